@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
+#include <lmnet/core/aligned_buffer.hpp>
+#include <lmnet/core/error.hpp>
+#include <lmnet/io/bind.hpp>
+#include <lmnet/io/weight_source.hpp>
+#include <lmnet/network/compile.hpp>
+
+#include <cmath>
+#include <span>
+#include <string>
+
+namespace lmnet {
+
+/// A network description bound to a backend and to weights, ready to run.
+///
+///     lmnet::model<my_net, lmnet::backend::reference> m;   // arena for one image
+///     m.load(weights);                                     // any WeightSource
+///     std::span<const float> logits = m.infer(image);      // (H, W, C) floats in, no allocation
+///
+/// Memory (weights, activation arena for `max_batch` images) is allocated by the constructor and
+/// never during inference. Outputs are views of the arena, valid until the next call.
+template <const auto& Net, class Backend = backend::reference,
+          compile_options Options = compile_options{}>
+class model {
+ public:
+  static constexpr const auto& plan = plan_of<Net, Options>;
+  static constexpr shape input_shape = plan.input_shape();
+  static constexpr shape output_shape = plan.output_shape();
+  using backend_type = Backend;
+  using engine_type = engine<Backend, plan>;
+
+  /// Arena for `max_batch` images; extra arguments go to the backend's engine (an executor, say).
+  template <class... EngineArgs>
+  explicit model(int max_batch = 1, EngineArgs&&... engine_args)
+      : engine_(check_batch(max_batch), static_cast<EngineArgs&&>(engine_args)...) {}
+
+  /// Binds weights by PyTorch name, folds batch norm and packs them for the backend.
+  template <WeightSource S>
+  void load(S&& source) {
+    aligned_buffer folded(plan.weight_floats);
+    bind_weights(plan, source, folded.span());
+    engine_.load(folded.span());
+  }
+
+  /// Loads weights already in the canonical folded layout (see io/bind.hpp).
+  void load_folded(std::span<const float> folded) {
+    if (folded.size() != plan.weight_floats) {
+      throw error("folded weights hold " + std::to_string(folded.size()) + " floats, the network needs " +
+                  std::to_string(plan.weight_floats));
+    }
+    engine_.load(folded);
+  }
+
+  /// Runs one image of `input_shape` (NHWC floats) and returns its output.
+  std::span<const float> infer(std::span<const float> image) { return infer(image, 1); }
+
+  /// Runs `batch` images stored one after another; returns their outputs one after another.
+  std::span<const float> infer(std::span<const float> images, int batch) {
+    if (batch < 1 || batch > engine_.max_batch()) {
+      throw error("batch of " + std::to_string(batch) + " images, the model was built for 1 to " +
+                  std::to_string(engine_.max_batch()));
+    }
+    const std::size_t expected = input_shape.size() * static_cast<std::size_t>(batch);
+    if (images.size() != expected) {
+      throw error("input holds " + std::to_string(images.size()) + " floats, expected " +
+                  std::to_string(expected) + " (" + std::to_string(batch) + " x " +
+                  std::to_string(input_shape.height) + "x" + std::to_string(input_shape.width) +
+                  "x" + std::to_string(input_shape.channels) + ")");
+    }
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      if (!std::isfinite(images[i])) {
+        throw error("input has a non-finite value at index " + std::to_string(i));
+      }
+    }
+    const tensor_view<const float> out = engine_.run(images.data(), batch);
+    return {out.data, output_shape.size() * static_cast<std::size_t>(batch)};
+  }
+
+  int max_batch() const { return engine_.max_batch(); }
+  engine_type& backend_engine() { return engine_; }
+
+ private:
+  static int check_batch(int max_batch) {
+    if (max_batch < 1) throw error("max_batch must be >= 1, got " + std::to_string(max_batch));
+    return max_batch;
+  }
+
+  engine_type engine_;
+};
+
+}  // namespace lmnet

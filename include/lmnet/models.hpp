@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
+// Preset networks.
+#pragma once
+
+#include <lmnet/models/l_mobilenet.hpp>
+#include <lmnet/models/mobilenet_v2.hpp>
+#include <lmnet/models/shufflenet_v2.hpp>
