@@ -4,4 +4,6 @@
 
 #include <lmnet/models/l_mobilenet.hpp>
 #include <lmnet/models/mobilenet_v2.hpp>
+#include <lmnet/models/plain_cnn.hpp>
+#include <lmnet/models/resnet_cifar.hpp>
 #include <lmnet/models/shufflenet_v2.hpp>

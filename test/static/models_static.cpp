@@ -43,3 +43,18 @@ static_assert(plan_of<shufflenet_v2_10>.nodes[1].spec.kind == op::max_pool2d);
 static_assert(plan_of<shufflenet_v2_10>.nodes[1].spec.output == shape{56, 56, 24});
 
 }  // namespace
+
+namespace {
+
+// The small networks of the cascade pool (1 input channel, as trained on Fashion-MNIST), with the
+// counts PyTorch reports for the mirrors in tools/lmnet_tools/models.py.
+inline constexpr auto plain_cnn = lmnet::models::plain_cnn({.channels = 1});
+inline constexpr auto resnet8 = lmnet::models::resnet_cifar({.channels = 1});
+inline constexpr auto resnet20 = lmnet::models::resnet_cifar({.channels = 3, .blocks_per_stage = 3});
+static_assert(lmnet::plan_of<plain_cnn>.params() == 72'666);
+static_assert(lmnet::plan_of<plain_cnn>.macs() == 9'585'280);
+static_assert(lmnet::plan_of<resnet8>.params() == 77'754);
+static_assert(lmnet::plan_of<resnet8>.macs() == 12'206'720);
+static_assert(lmnet::plan_of<resnet20>.params() == 272'474);  // the CIFAR ResNet-20's 0.27 M
+
+}  // namespace
