@@ -21,13 +21,20 @@ void BM_Network_Reference(benchmark::State& state) {
   m.load(lmnet::random_weights{1});
   const std::vector<float> image(m.input_shape.size(), 0.5f);
   for (auto _ : state) benchmark::DoNotOptimize(m.infer(image).data());
-  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(lmnet::plan_of<Net>.macs()) * 1e-9,
-                                               benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GMAC/s"] =
+      benchmark::Counter(static_cast<double>(lmnet::plan_of<Net>.macs()) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
-BENCHMARK_TEMPLATE(BM_Network_Reference, l_mobilenet)->Name("network/reference/l_mobilenet/32x32")->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Network_Reference, mobilenet_v2_cifar)->Name("network/reference/mobilenet_v2_cifar/32x32")->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Network_Reference, shufflenet_v2_cifar)->Name("network/reference/shufflenet_v2_cifar/32x32")->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Network_Reference, l_mobilenet)
+    ->Name("network/reference/l_mobilenet/32x32")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Network_Reference, mobilenet_v2_cifar)
+    ->Name("network/reference/mobilenet_v2_cifar/32x32")
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Network_Reference, shufflenet_v2_cifar)
+    ->Name("network/reference/shufflenet_v2_cifar/32x32")
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

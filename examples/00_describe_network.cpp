@@ -8,14 +8,16 @@ using namespace lmnet;
 
 // A small classifier for 28x28 grey images: a stem, two MobileNetV2 blocks, one L-Mobilenet
 // bottleneck, and a head. Module names follow nn.Sequential indices (0, 1, ...).
-inline constexpr auto classifier = network{
-    input{28, 28, 1},
-    conv2d{.out = 16, .stride = 2}, batch_norm{}, relu6,  // 14x14x16
-    inverted_residual{.out = 24, .stride = 2},           // 7x7x24
-    inverted_residual{.out = 24},                        // 7x7x24, with its shortcut
-    l_bottleneck<{.expansion = 4, .groups = 2}>{.out = 32},
-    global_avg_pool{},
-    dense{.out = 10}};
+inline constexpr auto classifier =
+    network{input{28, 28, 1},
+            conv2d{.out = 16, .stride = 2},
+            batch_norm{},
+            relu6,                                      // 14x14x16
+            inverted_residual{.out = 24, .stride = 2},  // 7x7x24
+            inverted_residual{.out = 24},               // 7x7x24, with its shortcut
+            l_bottleneck<{.expansion = 4, .groups = 2}>{.out = 32},
+            global_avg_pool{},
+            dense{.out = 10}};
 
 constexpr auto& compiled_plan = plan_of<classifier>;
 
@@ -25,9 +27,11 @@ static_assert(compiled_plan.weight_layers() == 1 + 3 + 3 + 5 + 1);
 
 int main() {
   std::printf("input %dx%dx%d -> output %d classes\n", compiled_plan.input_shape().height,
-              compiled_plan.input_shape().width, compiled_plan.input_shape().channels, compiled_plan.output_shape().channels);
+              compiled_plan.input_shape().width, compiled_plan.input_shape().channels,
+              compiled_plan.output_shape().channels);
   std::printf("weight layers %d, parameters %zu, MACs %zu, activation arena %zu bytes\n",
-              compiled_plan.weight_layers(), compiled_plan.params(), compiled_plan.macs(), compiled_plan.arena_bytes());
+              compiled_plan.weight_layers(), compiled_plan.params(), compiled_plan.macs(),
+              compiled_plan.arena_bytes());
   std::printf("\n%-28s %-18s %-10s %s\n", "module", "layer", "output", "fused");
   for (const node& n : compiled_plan.nodes) {
     if (n.elided) continue;

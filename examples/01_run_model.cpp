@@ -23,8 +23,8 @@ int main() {
 
   const auto all = m.infer(images, batch);  // outputs one after another
   for (int n = 0; n < batch; ++n) {
-    const auto logits = all.subspan(static_cast<std::size_t>(n) * m.output_shape.size(),
-                                    m.output_shape.size());
+    const auto logits =
+        all.subspan(static_cast<std::size_t>(n) * m.output_shape.size(), m.output_shape.size());
     std::printf("image %d: class %ld\n", n,
                 std::max_element(logits.begin(), logits.end()) - logits.begin());
   }

@@ -24,11 +24,13 @@ void report(const char* name) {
   for (int i = 0; i < 7; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     (void)m.infer(image);
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
   std::printf("%-18s %2d weight layers %9zu params %11zu MACs %8zu arena bytes %8.2f ms\n", name,
-              plan.weight_layers(), plan.params(), plan.macs(), plan.arena_bytes(), ms[ms.size() / 2]);
+              plan.weight_layers(), plan.params(), plan.macs(), plan.arena_bytes(),
+              ms[ms.size() / 2]);
 }
 
 }  // namespace

@@ -54,8 +54,10 @@ std::string check_plan(const Plan& p) {
         const int a0 = x.channel_offset, a1 = a0 + x.image.channels;
         int slot = p.value_at(out).channel_offset;
         for (int k = 0; k < (n.kind() == op::concat ? n.input_count : 1); ++k) {
-          const value& in = p.value_at(n.kind() == op::concat ? n.inputs[static_cast<std::size_t>(k)] : out);
-          const int width = n.kind() == op::concat ? in.image.channels : p.value_at(out).image.channels;
+          const value& in =
+              p.value_at(n.kind() == op::concat ? n.inputs[static_cast<std::size_t>(k)] : out);
+          const int width =
+              n.kind() == op::concat ? in.image.channels : p.value_at(out).image.channels;
           const bool written = n.kind() != op::concat || in.storage != so;
           if (written && a0 < slot + width && slot < a1) {
             return "node " + std::to_string(i) + " overwrites channels of live value " +

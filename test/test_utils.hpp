@@ -95,17 +95,16 @@ inline nchw naive_conv2d(const nchw& in, const std::vector<float>& weight,
   return out;
 }
 
-inline nchw naive_batch_norm(nchw t, const std::vector<float>& gamma, const std::vector<float>& beta,
-                             const std::vector<float>& mean, const std::vector<float>& var,
-                             float eps) {
+inline nchw naive_batch_norm(nchw t, const std::vector<float>& gamma,
+                             const std::vector<float>& beta, const std::vector<float>& mean,
+                             const std::vector<float>& var, float eps) {
   for (int n = 0; n < t.n; ++n)
     for (int c = 0; c < t.c; ++c)
       for (int y = 0; y < t.h; ++y)
         for (int x = 0; x < t.w; ++x) {
           const auto k = static_cast<std::size_t>(c);
-          t.at(n, c, y, x) =
-              static_cast<float>((t.at(n, c, y, x) - mean[k]) / std::sqrt(double(var[k]) + eps) *
-                                     gamma[k] + beta[k]);
+          t.at(n, c, y, x) = static_cast<float>(
+              (t.at(n, c, y, x) - mean[k]) / std::sqrt(double(var[k]) + eps) * gamma[k] + beta[k]);
         }
   return t;
 }
@@ -156,7 +155,8 @@ inline nchw naive_channel_shuffle(const nchw& t, int groups) {
     for (int g = 0; g < groups; ++g)
       for (int k = 0; k < per; ++k)
         for (int y = 0; y < t.h; ++y)
-          for (int x = 0; x < t.w; ++x) out.at(n, k * groups + g, y, x) = t.at(n, g * per + k, y, x);
+          for (int x = 0; x < t.w; ++x)
+            out.at(n, k * groups + g, y, x) = t.at(n, g * per + k, y, x);
   return out;
 }
 
@@ -171,7 +171,8 @@ inline nchw naive_max_pool(const nchw& t, int k, int stride, int pad) {
           for (int ky = 0; ky < k; ++ky)
             for (int kx = 0; kx < k; ++kx) {
               const int iy = y * stride - pad + ky, ix = x * stride - pad + kx;
-              if (iy >= 0 && iy < t.h && ix >= 0 && ix < t.w) best = std::max(best, t.at(n, c, iy, ix));
+              if (iy >= 0 && iy < t.h && ix >= 0 && ix < t.w)
+                best = std::max(best, t.at(n, c, iy, ix));
             }
           out.at(n, c, y, x) = best;
         }

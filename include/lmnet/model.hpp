@@ -49,8 +49,8 @@ class model {
   /// Loads weights already in the canonical folded layout (see io/bind.hpp).
   void load_folded(std::span<const float> folded) {
     if (folded.size() != plan.weight_floats) {
-      throw error("folded weights hold " + std::to_string(folded.size()) + " floats, the network needs " +
-                  std::to_string(plan.weight_floats));
+      throw error("folded weights hold " + std::to_string(folded.size()) +
+                  " floats, the network needs " + std::to_string(plan.weight_floats));
     }
     engine_.load(folded);
   }

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Each reference kernel against the naive NCHW implementations of test_utils.hpp (PyTorch's
 // conventions), on random shapes with odd channel counts, strided views and batches.
+#include "test_utils.hpp"
+
 #include <lmnet/backend/reference.hpp>
 
 #include <doctest/doctest.h>
 
 #include <random>
 #include <vector>
-
-#include "test_utils.hpp"
 
 using namespace lmnet;
 using lmnet::test::nchw;
@@ -90,24 +90,32 @@ TEST_CASE("reference conv2d: random shapes, groups, strides, padding, residual a
     const activation act = static_cast<activation>(pick(0, 2));
     CAPTURE(trial);
     const nchw x = random_nchw(n, in_c, h, w, static_cast<std::uint32_t>(trial));
-    const auto weight = test::random_vector(
-        static_cast<std::size_t>(out_c * (in_c / groups) * kh * kw), 100u + static_cast<std::uint32_t>(trial));
-    const auto bias = test::random_vector(static_cast<std::size_t>(out_c), 200u + static_cast<std::uint32_t>(trial));
+    const auto weight =
+        test::random_vector(static_cast<std::size_t>(out_c * (in_c / groups) * kh * kw),
+                            100u + static_cast<std::uint32_t>(trial));
+    const auto bias = test::random_vector(static_cast<std::size_t>(out_c),
+                                          200u + static_cast<std::uint32_t>(trial));
     const int pad_w = kw == 1 ? 0 : pad;
     nchw expect = test::naive_conv2d(x, weight, bias, out_c, kh, kw, stride, pad, pad_w, groups);
     const bool with_residual = trial % 3 == 0;
-    const nchw res = random_nchw(n, out_c, expect.h, expect.w, 300u + static_cast<std::uint32_t>(trial));
+    const nchw res =
+        random_nchw(n, out_c, expect.h, expect.w, 300u + static_cast<std::uint32_t>(trial));
     if (with_residual) expect = test::naive_add(expect, res);
     expect = test::naive_activation(expect, act);
 
     const strided_tensor in_t(x, trial % 2);
     const strided_tensor res_t(res, 2);
     strided_tensor out_t(n, expect.h, expect.w, out_c, trial % 3);
-    const layer_spec spec{.kind = op::conv2d, .kernel = {kh, kw}, .stride = stride,
-                          .padding = {pad, pad_w}, .groups = groups, .act = act};
+    const layer_spec spec{.kind = op::conv2d,
+                          .kernel = {kh, kw},
+                          .stride = stride,
+                          .padding = {pad, pad_w},
+                          .groups = groups,
+                          .act = act};
     const auto ohwi = to_ohwi(weight, out_c, in_c / groups, kh, kw);
-    reference::conv2d(in_t.view, out_t.view, ohwi.data(), bias.data(), spec,
-                      with_residual ? tensor_view<const float>(res_t.view) : tensor_view<const float>{});
+    reference::conv2d(
+        in_t.view, out_t.view, ohwi.data(), bias.data(), spec,
+        with_residual ? tensor_view<const float>(res_t.view) : tensor_view<const float>{});
     CHECK(test::max_relative_error(out_t.to_nchw().data, expect.data) < 1e-5);
   }
 }
@@ -116,8 +124,10 @@ TEST_CASE("reference dense: flattens (h, w, c) with weights in lmnet's order") {
   for (int trial = 0; trial < 10; ++trial) {
     const int n = 1 + trial % 2, c = 1 + trial, h = 1 + trial % 3, w = 2, out = 3 + trial % 4;
     const nchw x = random_nchw(n, c, h, w, static_cast<std::uint32_t>(trial));
-    const auto weight = test::random_vector(static_cast<std::size_t>(out * c * h * w), 7u + static_cast<std::uint32_t>(trial));
-    const auto bias = test::random_vector(static_cast<std::size_t>(out), 9u + static_cast<std::uint32_t>(trial));
+    const auto weight = test::random_vector(static_cast<std::size_t>(out * c * h * w),
+                                            7u + static_cast<std::uint32_t>(trial));
+    const auto bias =
+        test::random_vector(static_cast<std::size_t>(out), 9u + static_cast<std::uint32_t>(trial));
     const nchw expect = test::naive_dense(x, weight, bias, out);
     // PyTorch's (c, h, w) weight columns reordered to (h, w, c).
     std::vector<float> hwc(weight.size());
@@ -137,12 +147,14 @@ TEST_CASE("reference dense: flattens (h, w, c) with weights in lmnet's order") {
 TEST_CASE("reference pooling: max with padding, global average") {
   for (int trial = 0; trial < 12; ++trial) {
     const int k = 2 + trial % 2, stride = 1 + trial % 2, pad = trial % 3 == 0 ? k / 2 : 0;
-    const nchw x = random_nchw(2, 3 + trial % 4, 7 + trial % 3, 6, static_cast<std::uint32_t>(trial));
+    const nchw x =
+        random_nchw(2, 3 + trial % 4, 7 + trial % 3, 6, static_cast<std::uint32_t>(trial));
     const nchw expect = test::naive_max_pool(x, k, stride, pad);
     const strided_tensor in_t(x, trial % 2);
     strided_tensor out_t(2, expect.h, expect.w, x.c, 0);
-    reference::max_pool2d(in_t.view, out_t.view,
-                          layer_spec{.kind = op::max_pool2d, .kernel = k, .stride = stride, .padding = pad});
+    reference::max_pool2d(
+        in_t.view, out_t.view,
+        layer_spec{.kind = op::max_pool2d, .kernel = k, .stride = stride, .padding = pad});
     CHECK(out_t.to_nchw().data == expect.data);
 
     const nchw mean = test::naive_global_avg_pool(x);
@@ -166,7 +178,8 @@ TEST_CASE("reference elementwise: add with activation, standalone activation") {
 }
 
 TEST_CASE("reference concat and channel shuffle") {
-  const nchw a = random_nchw(2, 3, 4, 5, 1), b = random_nchw(2, 6, 4, 5, 2), c = random_nchw(2, 1, 4, 5, 3);
+  const nchw a = random_nchw(2, 3, 4, 5, 1), b = random_nchw(2, 6, 4, 5, 2),
+             c = random_nchw(2, 1, 4, 5, 3);
   const strided_tensor at(a, 2), bt(b, 0), ct(c, 1);
   strided_tensor out(2, 4, 5, 10, 1);
   const tensor_view<const float> inputs[3] = {at.view, bt.view, ct.view};

@@ -2,6 +2,9 @@
 // Whole networks on the reference backend: against a forward pass composed by hand from the naive
 // NCHW layers (weights bound by PyTorch name and layout), fused against unfused plans, batches
 // against single images, and the errors of `model`.
+#include "plan_checks.hpp"
+#include "test_utils.hpp"
+
 #include <lmnet/lmnet.hpp>
 
 #include <doctest/doctest.h>
@@ -11,9 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "plan_checks.hpp"
-#include "test_utils.hpp"
-
 using namespace lmnet;
 using lmnet::test::nchw;
 
@@ -22,22 +22,23 @@ namespace {
 // Every layer type at least once, with branches, a residual and a shuffle.
 inline constexpr auto oracle_net = network{
     input{9, 9, 3},
-    conv2d{.out = 6}, batch_norm{}, relu6,                                              // 0 1 2
-    max_pool2d{.kernel = 2},                                                            // 3
-    residual(pointwise_conv2d{.out = 10}, batch_norm{}, relu6, depthwise_conv2d{},      // 4
+    conv2d{.out = 6},
+    batch_norm{},
+    relu6,                                                                          // 0 1 2
+    max_pool2d{.kernel = 2},                                                        // 3
+    residual(pointwise_conv2d{.out = 10}, batch_norm{}, relu6, depthwise_conv2d{},  // 4
              batch_norm{}, relu6, pointwise_conv2d{.out = 6}, batch_norm{}),
     concat(named("left", conv2d{.out = 4, .kernel = {1, 3}, .padding = {0, 1}, .bias = true}),
-           channel_slice{2, 2},
-           named("right", depthwise_conv2d{.kernel = 5, .bias = true})),                // 5
-    channel_shuffle{3},                                                                 // 6
+           channel_slice{2, 2}, named("right", depthwise_conv2d{.kernel = 5, .bias = true})),  // 5
+    channel_shuffle{3},                                                                        // 6
     named("head", sequential(pointwise_conv2d{.out = 8, .groups = 4}, batch_norm{}, relu)),
-    global_avg_pool{},                                                                  // 8
-    dense{.out = 5},                                                                    // 9
+    global_avg_pool{},  // 8
+    dense{.out = 5},    // 9
     softmax{}};
 
 // A dense layer over a spatial tensor: checks PyTorch's (c, h, w) flattening end to end.
-inline constexpr auto flatten_net = network{input{3, 4, 2}, conv2d{.out = 3, .bias = true},
-                                            relu, dense{.out = 4}};
+inline constexpr auto flatten_net =
+    network{input{3, 4, 2}, conv2d{.out = 3, .bias = true}, relu, dense{.out = 4}};
 
 struct weights {
   tensor_map map;
@@ -97,8 +98,8 @@ TEST_CASE("reference model: matches a forward pass composed from naive layers") 
   nchw t = test::naive_conv2d(x, stem_w, {}, 6, 3, 3, 1, 1, 1, 1);
   t = test::naive_activation(apply_bn(t, stem_bn), activation::relu6);
   t = test::naive_max_pool(t, 2, 2, 0);
-  nchw r = test::naive_activation(apply_bn(test::naive_conv2d(t, e_w, {}, 10, 1, 1, 1, 0, 0, 1), e_bn),
-                                  activation::relu6);
+  nchw r = test::naive_activation(
+      apply_bn(test::naive_conv2d(t, e_w, {}, 10, 1, 1, 1, 0, 0, 1), e_bn), activation::relu6);
   r = test::naive_activation(apply_bn(test::naive_conv2d(r, d_w, {}, 10, 3, 3, 1, 1, 1, 10), d_bn),
                              activation::relu6);
   r = apply_bn(test::naive_conv2d(r, p_w, {}, 6, 1, 1, 1, 0, 0, 1), p_bn);
@@ -113,7 +114,9 @@ TEST_CASE("reference model: matches a forward pass composed from naive layers") 
   for (int n = 0; n < batch; ++n) {  // softmax
     double total = 0;
     for (int c = 0; c < 5; ++c) total += std::exp(static_cast<double>(t.at(n, c, 0, 0)));
-    for (int c = 0; c < 5; ++c) t.at(n, c, 0, 0) = static_cast<float>(std::exp(static_cast<double>(t.at(n, c, 0, 0))) / total);
+    for (int c = 0; c < 5; ++c)
+      t.at(n, c, 0, 0) =
+          static_cast<float>(std::exp(static_cast<double>(t.at(n, c, 0, 0))) / total);
   }
 
   model<oracle_net> fused(batch);
@@ -136,7 +139,8 @@ TEST_CASE("reference model: dense over a spatial tensor uses PyTorch's flatten o
   const auto d_b = w.add("2.bias", {4});
   nchw x(2, 2, 3, 4);
   x.data = test::random_vector(x.data.size(), 5);
-  nchw t = test::naive_activation(test::naive_conv2d(x, c_w, c_b, 3, 3, 3, 1, 1, 1, 1), activation::relu);
+  nchw t = test::naive_activation(test::naive_conv2d(x, c_w, c_b, 3, 3, 3, 1, 1, 1, 1),
+                                  activation::relu);
   t = test::naive_dense(t, d_w, d_b, 4);
   model<flatten_net> m(2);
   m.load(w.map);
@@ -146,8 +150,10 @@ TEST_CASE("reference model: dense over a spatial tensor uses PyTorch's flatten o
 
 namespace {
 inline constexpr auto lm = models::l_mobilenet({.classes = 10, .channels = 1});
-inline constexpr auto mbc = models::mobilenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
-inline constexpr auto shc = models::shufflenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
+inline constexpr auto mbc =
+    models::mobilenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
+inline constexpr auto shc =
+    models::shufflenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
 
 template <const auto& Net>
 void check_fused_and_batched() {
@@ -181,7 +187,8 @@ TEST_CASE("reference model: l_mobilenet fused equals unfused, batches equal sing
 TEST_CASE("reference model: mobilenet_v2_cifar fused equals unfused, batches equal single images") {
   check_fused_and_batched<mbc>();
 }
-TEST_CASE("reference model: shufflenet_v2_cifar fused equals unfused, batches equal single images") {
+TEST_CASE(
+    "reference model: shufflenet_v2_cifar fused equals unfused, batches equal single images") {
   check_fused_and_batched<shc>();
 }
 
@@ -226,13 +233,15 @@ TEST_CASE("model: weight loading names the tensor that is wrong") {
   {
     weights w = full();
     w.add("2.weight", {4, 35});
-    CHECK_THROWS_WITH_AS(m.load(w.map), "lmnet: tensor '2.weight' has shape [4, 35], expected [4, 36]",
+    CHECK_THROWS_WITH_AS(m.load(w.map),
+                         "lmnet: tensor '2.weight' has shape [4, 35], expected [4, 36]",
                          lmnet::error);
   }
   {
     weights w = full();
     w.add("3.weight", {4});
-    CHECK_THROWS_WITH_AS(m.load(w.map), "lmnet: unexpected tensor '3.weight': no layer of the network reads it",
+    CHECK_THROWS_WITH_AS(m.load(w.map),
+                         "lmnet: unexpected tensor '3.weight': no layer of the network reads it",
                          lmnet::error);
   }
   {
@@ -240,7 +249,8 @@ TEST_CASE("model: weight loading names the tensor that is wrong") {
     std::vector<float> bad(4, 0.0f);
     bad[2] = std::numeric_limits<float>::infinity();
     w.map.insert("2.bias", {4}, bad);
-    CHECK_THROWS_WITH_AS(m.load(w.map), "lmnet: tensor '2.bias' has a non-finite value (inf) at index 2",
+    CHECK_THROWS_WITH_AS(m.load(w.map),
+                         "lmnet: tensor '2.bias' has a non-finite value (inf) at index 2",
                          lmnet::error);
   }
   {
@@ -252,7 +262,9 @@ TEST_CASE("model: weight loading names the tensor that is wrong") {
     w.add("1.running_mean", {2});
     w.map.insert("1.running_var", {2}, {1.0f, -2.0f});
     model<bn_net> b;
-    CHECK_THROWS_WITH_AS(b.load(w.map), "lmnet: tensor '1.running_var' has a negative variance (-2.000000) at index 1",
-                         lmnet::error);
+    CHECK_THROWS_WITH_AS(
+        b.load(w.map),
+        "lmnet: tensor '1.running_var' has a negative variance (-2.000000) at index 1",
+        lmnet::error);
   }
 }

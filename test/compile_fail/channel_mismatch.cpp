@@ -12,4 +12,6 @@ inline constexpr auto net = network{input{32, 32, 3}, conv2d{.out = 24}, batch_n
                                     pointwise_conv2d{.in = 24, .out = 64}};
 #endif
 
-int main() { return plan_of<net>.weight_layers() == 2 ? 0 : 1; }
+int main() {
+  return plan_of<net>.weight_layers() == 2 ? 0 : 1;
+}

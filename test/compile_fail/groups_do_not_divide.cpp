@@ -9,7 +9,9 @@ inline constexpr int groups = 3;
 #else
 inline constexpr int groups = 4;
 #endif
-inline constexpr auto net =
-    network{input{8, 8, 16}, named("features", sequential(pointwise_conv2d{.out = 12, .groups = groups}))};
+inline constexpr auto net = network{
+    input{8, 8, 16}, named("features", sequential(pointwise_conv2d{.out = 12, .groups = groups}))};
 
-int main() { return plan_of<net>.weight_layers() == 1 ? 0 : 1; }
+int main() {
+  return plan_of<net>.weight_layers() == 1 ? 0 : 1;
+}

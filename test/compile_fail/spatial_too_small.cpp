@@ -9,8 +9,9 @@ inline constexpr int side = 4;
 #else
 inline constexpr int side = 32;
 #endif
-inline constexpr auto net =
-    network{input{side, side, 3}, conv2d{.out = 8, .stride = 2}, conv2d{.out = 8, .stride = 2},
-            conv2d{.out = 8, .padding = 0}};
+inline constexpr auto net = network{input{side, side, 3}, conv2d{.out = 8, .stride = 2},
+                                    conv2d{.out = 8, .stride = 2}, conv2d{.out = 8, .padding = 0}};
 
-int main() { return plan_of<net>.weight_layers() == 3 ? 0 : 1; }
+int main() {
+  return plan_of<net>.weight_layers() == 3 ? 0 : 1;
+}

@@ -6,12 +6,13 @@
 #include <cstdio>
 #include <vector>
 
-inline constexpr auto tiny = lmnet::network{
-    lmnet::input{16, 16, 1},
-    lmnet::conv2d{.out = 8, .stride = 2}, lmnet::batch_norm{}, lmnet::relu6,
-    lmnet::inverted_residual{.out = 8, .expansion = 4},
-    lmnet::global_avg_pool{},
-    lmnet::dense{.out = 3}};
+inline constexpr auto tiny = lmnet::network{lmnet::input{16, 16, 1},
+                                            lmnet::conv2d{.out = 8, .stride = 2},
+                                            lmnet::batch_norm{},
+                                            lmnet::relu6,
+                                            lmnet::inverted_residual{.out = 8, .expansion = 4},
+                                            lmnet::global_avg_pool{},
+                                            lmnet::dense{.out = 3}};
 
 int main() {
   static_assert(lmnet::plan_of<tiny>.weight_layers() == 5);

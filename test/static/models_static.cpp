@@ -50,7 +50,8 @@ namespace {
 // counts PyTorch reports for the mirrors in tools/lmnet_tools/models.py.
 inline constexpr auto plain_cnn = lmnet::models::plain_cnn({.channels = 1});
 inline constexpr auto resnet8 = lmnet::models::resnet_cifar({.channels = 1});
-inline constexpr auto resnet20 = lmnet::models::resnet_cifar({.channels = 3, .blocks_per_stage = 3});
+inline constexpr auto resnet20 =
+    lmnet::models::resnet_cifar({.channels = 3, .blocks_per_stage = 3});
 static_assert(lmnet::plan_of<plain_cnn>.params() == 72'666);
 static_assert(lmnet::plan_of<plain_cnn>.macs() == 9'585'280);
 static_assert(lmnet::plan_of<resnet8>.params() == 77'754);

@@ -34,7 +34,8 @@ TEST_CASE("conv2d: output shape follows PyTorch's floor rounding") {
   CHECK(s.padding == extent2{1, 1});
   const layer_spec odd = applied(conv2d{.out = 5, .kernel = {1, 7}, .padding = 0}, {9, 11, 3});
   CHECK(odd.output == shape{9, 5, 5});
-  const layer_spec valid = applied(conv2d{.out = 4, .kernel = 3, .stride = 2, .padding = 0}, {7, 8, 2});
+  const layer_spec valid =
+      applied(conv2d{.out = 4, .kernel = 3, .stride = 2, .padding = 0}, {7, 8, 2});
   CHECK(valid.output == shape{3, 3, 4});
 }
 
@@ -63,8 +64,8 @@ TEST_CASE("depthwise_conv2d: keeps channels, halves with stride 2") {
   CHECK(s.groups == 7);
   CHECK(s.weight_count() == 7 * 25);
   CHECK(s.macs() == 7 * 25 * 64);
-  CHECK(why_not(depthwise_conv2d{.kernel = 3, .padding = 0}, {2, 2, 4}).starts_with(
-      "spatial size too small"));
+  CHECK(why_not(depthwise_conv2d{.kernel = 3, .padding = 0}, {2, 2, 4})
+            .starts_with("spatial size too small"));
 }
 
 TEST_CASE("pointwise_conv2d: grouped weights and checks") {
@@ -93,10 +94,12 @@ TEST_CASE("pooling, shuffle, slice, softmax, activation") {
         "padding must be at most half the kernel");
   CHECK(applied(global_avg_pool{}, {7, 7, 1280}).output == shape{1, 1, 1280});
   CHECK(applied(channel_shuffle{4}, {3, 3, 8}).output == shape{3, 3, 8});
-  CHECK(why_not(channel_shuffle{3}, {3, 3, 8}) == "groups = 3 does not divide the 8 input channels");
+  CHECK(why_not(channel_shuffle{3}, {3, 3, 8}) ==
+        "groups = 3 does not divide the 8 input channels");
   CHECK(applied(channel_slice{2, 3}, {3, 3, 8}).output == shape{3, 3, 3});
   CHECK(applied(channel_slice{2}, {3, 3, 8}).output == shape{3, 3, 6});
-  CHECK(why_not(channel_slice{6, 3}, {3, 3, 8}) == "channels [6, 9) are outside the 8 input channels");
+  CHECK(why_not(channel_slice{6, 3}, {3, 3, 8}) ==
+        "channels [6, 9) are outside the 8 input channels");
   CHECK(applied(softmax{}, {1, 1, 10}).output == shape{1, 1, 10});
   CHECK(applied(relu6, {2, 2, 2}).act == activation::relu6);
   CHECK(why_not(batch_norm{.eps = 0.0f}, {2, 2, 2}) == "eps must be > 0");

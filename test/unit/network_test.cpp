@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Compiling network descriptions: fusion, naming, branches, memory planning, and the messages of
 // invalid descriptions.
+#include "plan_checks.hpp"
+
 #include <lmnet/blocks.hpp>
 #include <lmnet/layers.hpp>
 #include <lmnet/models.hpp>
@@ -10,14 +12,13 @@
 
 #include <string>
 
-#include "plan_checks.hpp"
-
 using namespace lmnet;
 
 namespace {
 
-inline constexpr auto stem_block = network{input{16, 16, 3}, conv2d{.out = 8, .stride = 2},
-                                           batch_norm{}, relu6, global_avg_pool{}, dense{.out = 4}};
+inline constexpr auto stem_block =
+    network{input{16, 16, 3}, conv2d{.out = 8, .stride = 2}, batch_norm{}, relu6, global_avg_pool{},
+            dense{.out = 4}};
 
 inline constexpr auto residual_net =
     network{input{8, 8, 4},
@@ -146,11 +147,13 @@ TEST_CASE("network: the memory plan never overwrites a live tensor (presets)") {
 }
 
 TEST_CASE("network: invalid descriptions name the layer and the problem") {
-  CHECK(error_of(network{input{8, 8, 3}, conv2d{.out = 24}, pointwise_conv2d{.in = 32, .out = 8}}) ==
-        "layer '1' (pointwise_conv2d): channel mismatch: declared .in = 32 but the input has 24 "
-        "channels");
-  CHECK(error_of(network{input{8, 8, 3}, named("features", sequential(conv2d{.out = 8},
-                                                                      conv2d{.out = 6, .groups = 3}))}) ==
+  CHECK(
+      error_of(network{input{8, 8, 3}, conv2d{.out = 24}, pointwise_conv2d{.in = 32, .out = 8}}) ==
+      "layer '1' (pointwise_conv2d): channel mismatch: declared .in = 32 but the input has 24 "
+      "channels");
+  CHECK(error_of(network{
+            input{8, 8, 3},
+            named("features", sequential(conv2d{.out = 8}, conv2d{.out = 6, .groups = 3}))}) ==
         "layer 'features.1' (conv2d): groups = 3 does not divide the 8 input channels");
   CHECK(error_of(network{input{4, 4, 3}, conv2d{.out = 8, .stride = 2},
                          conv2d{.out = 8, .kernel = 5, .padding = 0}}) ==
@@ -165,8 +168,8 @@ TEST_CASE("network: invalid descriptions name the layer and the problem") {
         "layer '0' (conv2d): another layer has the same module path; give one of them a "
         "`named(...)` segment");
   CHECK(error_of(network{input{8, 8, 3}, identity{}}) == "the network has no layers");
-  CHECK(error_of(network{input{0, 8, 3}, conv2d{.out = 2}}).starts_with(
-      "the network input shape must be positive"));
+  CHECK(error_of(network{input{0, 8, 3}, conv2d{.out = 2}})
+            .starts_with("the network input shape must be positive"));
   CHECK(error_of(network{input{8, 8, 8}, shuffle_unit{.out = 8}, shuffle_unit{.out = 6}}) ==
         "layer '1.branch2.0' (pointwise_conv2d): channel mismatch: declared .in = 3 but the input "
         "has 4 channels");
@@ -175,10 +178,10 @@ TEST_CASE("network: invalid descriptions name the layer and the problem") {
 TEST_CASE("network: module paths follow nn.Sequential and named attributes") {
   constexpr auto& p = plan_of<concat_net>;
   CHECK(p.nodes[0].name.str("weight") == "0.weight");
-  static constexpr auto net = network{
-      input{8, 8, 8}, named("stage", sequential(sequential(when(false, conv2d{.out = 8}),
-                                                           pointwise_conv2d{.out = 8}),
-                                                l_bottleneck<>{.out = 8}))};
+  static constexpr auto net =
+      network{input{8, 8, 8}, named("stage", sequential(sequential(when(false, conv2d{.out = 8}),
+                                                                   pointwise_conv2d{.out = 8}),
+                                                        l_bottleneck<>{.out = 8}))};
   constexpr auto& q = plan_of<net>;
   CHECK(q.nodes[0].name.str() == "stage.0.0");
   CHECK(q.nodes[1].name.str() == "stage.1.expand.0");

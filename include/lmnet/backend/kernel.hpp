@@ -26,7 +26,8 @@ struct kernel_args {
 /// backend specialises it for the layers it supports; a missing one fails to compile here.
 template <class Backend, op Kind>
 struct kernel {
-  static_assert(detail::dependent_false<Backend>, "lmnet: no kernel for this layer on this backend");
+  static_assert(detail::dependent_false<Backend>,
+                "lmnet: no kernel for this layer on this backend");
 };
 
 /// Executes a compiled plan on `Backend`: owns the packed weights and the activation arena. Each
@@ -69,9 +70,8 @@ void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
                            weights + n.bias_offset};
     // Batch norms are folded and slices are views, so they never reach a kernel.
     detail::dispatch_kernel<Backend, op::conv2d, op::depthwise_conv2d, op::pointwise_conv2d,
-                            op::dense, op::activation, op::max_pool2d, op::global_avg_pool,
-                            op::add, op::concat, op::channel_shuffle, op::softmax>(n.kind(),
-                                                                                   args);
+                            op::dense, op::activation, op::max_pool2d, op::global_avg_pool, op::add,
+                            op::concat, op::channel_shuffle, op::softmax>(n.kind(), args);
   }
 }
 

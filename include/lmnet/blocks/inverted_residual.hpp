@@ -22,11 +22,12 @@ struct inverted_residual {
 
   constexpr auto structure(shape in) const {
     const int hidden = in.channels * expansion;
-    return residual_if(stride == 1 && in.channels == out,
-                       named("conv", sequential(when(expansion != 1,
-                                                     conv_bn(pointwise_conv2d{.out = hidden}, relu6)),
-                                                conv_bn(depthwise_conv2d{.stride = stride}, relu6),
-                                                pointwise_conv2d{.out = out}, batch_norm{})));
+    return residual_if(
+        stride == 1 && in.channels == out,
+        named("conv",
+              sequential(when(expansion != 1, conv_bn(pointwise_conv2d{.out = hidden}, relu6)),
+                         conv_bn(depthwise_conv2d{.stride = stride}, relu6),
+                         pointwise_conv2d{.out = out}, batch_norm{})));
   }
 };
 

@@ -55,7 +55,8 @@ struct l_bottleneck {
     return residual_if(
         stride == 1 && in.channels == out,
         chain(named("expand", conv_bn(pointwise_conv2d{.out = expanded}, relu6)),
-              branches(expanded, std::make_index_sequence<static_cast<std::size_t>(Config.branches)>{}),
+              branches(expanded,
+                       std::make_index_sequence<static_cast<std::size_t>(Config.branches)>{}),
               named("project", conv_bn(pointwise_conv2d{.out = out, .groups = Config.groups}))));
   }
 

@@ -36,7 +36,7 @@ class aligned_buffer {
     if (count == 0) return;
     // Round up so vector loads of a whole register never touch memory past the allocation.
     const std::size_t bytes = (count * sizeof(float) + alignment - 1) / alignment * alignment;
-    data_ = static_cast<float*>(::operator new(bytes, std::align_val_t{alignment}));
+    data_ = static_cast<float*>(::operator new (bytes, std::align_val_t{alignment}));
     std::memset(data_, 0, bytes);
     size_ = count;
   }
@@ -49,7 +49,7 @@ class aligned_buffer {
 
  private:
   void release() {
-    if (data_ != nullptr) ::operator delete(data_, std::align_val_t{alignment});
+    if (data_ != nullptr) ::operator delete (data_, std::align_val_t{alignment});
     data_ = nullptr;
     size_ = 0;
   }

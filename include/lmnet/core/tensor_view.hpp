@@ -34,8 +34,7 @@ struct tensor_view {
   LMNET_HOST_DEVICE constexpr bool dense() const { return channel_stride == channels; }
 
   LMNET_HOST_DEVICE constexpr operator tensor_view<const T>() const  // NOLINT: implicit
-    requires(!std::is_const_v<T>)
-  {
+      requires(!std::is_const_v<T>) {
     return {data, batch, height, width, channels, channel_stride};
   }
 };

@@ -9,9 +9,9 @@ namespace lmnet {
 constexpr layer_spec add_rule(shape a, shape b, detail::message& why) {
   layer_spec spec{.kind = op::add, .input = a, .output = a};
   if (a != b) {
-    why << (a.channels != b.channels ? "channel mismatch: " : "shape mismatch: ")
-               << "cannot add " << a.height << "x" << a.width << "x" << a.channels << " and "
-               << b.height << "x" << b.width << "x" << b.channels;
+    why << (a.channels != b.channels ? "channel mismatch: " : "shape mismatch: ") << "cannot add "
+        << a.height << "x" << a.width << "x" << a.channels << " and " << b.height << "x" << b.width
+        << "x" << b.channels;
   }
   return spec;
 }

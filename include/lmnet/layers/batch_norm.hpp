@@ -24,8 +24,8 @@ struct batch_norm {
 };
 
 /// Folds y = gamma * (x - mean) / sqrt(var + eps) + beta into the producing layer:
-/// w'[o][...] = w[o][...] * s[o], b'[o] = (b[o] - mean[o]) * s[o] + beta[o], s = gamma / sqrt(var + eps).
-/// `weights` holds `channels` rows of equal length, one per output channel.
+/// w'[o][...] = w[o][...] * s[o], b'[o] = (b[o] - mean[o]) * s[o] + beta[o], s = gamma / sqrt(var +
+/// eps). `weights` holds `channels` rows of equal length, one per output channel.
 inline void fold_batch_norm(std::span<float> weights, std::span<float> bias,
                             std::span<const float> gamma, std::span<const float> beta,
                             std::span<const float> mean, std::span<const float> variance,

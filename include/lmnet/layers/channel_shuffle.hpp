@@ -16,7 +16,7 @@ struct channel_shuffle {
     if (groups < 1) return detail::fail(spec, why, "groups must be >= 1");
     if (in_shape.channels % groups != 0) {
       why << "groups = " << groups << " does not divide the " << in_shape.channels
-                 << " input channels";
+          << " input channels";
     }
     return spec;
   }

@@ -17,8 +17,8 @@ struct channel_slice {
     spec.channel_begin = begin;
     spec.output = {in_shape.height, in_shape.width, n};
     if (begin < 0 || n < 1 || begin + n > in_shape.channels) {
-      why << "channels [" << begin << ", " << begin + n << ") are outside the "
-                 << in_shape.channels << " input channels";
+      why << "channels [" << begin << ", " << begin + n << ") are outside the " << in_shape.channels
+          << " input channels";
     }
     return spec;
   }

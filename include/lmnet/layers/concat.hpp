@@ -13,8 +13,8 @@ constexpr layer_spec concat_rule(std::span<const shape> inputs, detail::message&
   spec.output.channels = 0;
   for (const shape& s : inputs) {
     if (s.height != inputs[0].height || s.width != inputs[0].width) {
-      why << "cannot concatenate " << inputs[0].height << "x" << inputs[0].width
-                 << " and " << s.height << "x" << s.width << " tensors";
+      why << "cannot concatenate " << inputs[0].height << "x" << inputs[0].width << " and "
+          << s.height << "x" << s.width << " tensors";
       return spec;
     }
     spec.output.channels += s.channels;

@@ -18,9 +18,9 @@ struct dense {
     spec.output = {1, 1, out};
     if (out < 1) return detail::fail(spec, why, ".out must be >= 1");
     if (in != 0 && static_cast<std::size_t>(in) != in_shape.size()) {
-      why << "channel mismatch: declared .in = " << in << " but the input has "
-                 << in_shape.size() << " features (" << in_shape.height << "x" << in_shape.width
-                 << "x" << in_shape.channels << ")";
+      why << "channel mismatch: declared .in = " << in << " but the input has " << in_shape.size()
+          << " features (" << in_shape.height << "x" << in_shape.width << "x" << in_shape.channels
+          << ")";
     }
     return spec;
   }

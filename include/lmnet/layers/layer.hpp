@@ -31,19 +31,32 @@ enum class op : std::uint8_t {
 
 constexpr const char* op_name(op kind) {
   switch (kind) {
-    case op::conv2d: return "conv2d";
-    case op::depthwise_conv2d: return "depthwise_conv2d";
-    case op::pointwise_conv2d: return "pointwise_conv2d";
-    case op::dense: return "dense";
-    case op::batch_norm: return "batch_norm";
-    case op::activation: return "activation";
-    case op::max_pool2d: return "max_pool2d";
-    case op::global_avg_pool: return "global_avg_pool";
-    case op::add: return "add";
-    case op::concat: return "concat";
-    case op::channel_shuffle: return "channel_shuffle";
-    case op::channel_slice: return "channel_slice";
-    case op::softmax: return "softmax";
+    case op::conv2d:
+      return "conv2d";
+    case op::depthwise_conv2d:
+      return "depthwise_conv2d";
+    case op::pointwise_conv2d:
+      return "pointwise_conv2d";
+    case op::dense:
+      return "dense";
+    case op::batch_norm:
+      return "batch_norm";
+    case op::activation:
+      return "activation";
+    case op::max_pool2d:
+      return "max_pool2d";
+    case op::global_avg_pool:
+      return "global_avg_pool";
+    case op::add:
+      return "add";
+    case op::concat:
+      return "concat";
+    case op::channel_shuffle:
+      return "channel_shuffle";
+    case op::channel_slice:
+      return "channel_slice";
+    case op::softmax:
+      return "softmax";
   }
   return "?";
 }
@@ -75,11 +88,11 @@ struct layer_spec {
   extent2 kernel{1, 1};
   extent2 stride{1, 1};
   extent2 padding{0, 0};
-  int groups = 1;            // conv groups, or channel_shuffle groups
-  int channel_begin = 0;     // channel_slice
-  bias_option bias{};        // weight layers
+  int groups = 1;         // conv groups, or channel_shuffle groups
+  int channel_begin = 0;  // channel_slice
+  bias_option bias{};     // weight layers
   activation act = activation::none;
-  float eps = 1e-5f;         // batch_norm
+  float eps = 1e-5f;  // batch_norm
 
   /// Trainable parameters as PyTorch counts them (weights and bias; batch norm adds 2 per channel).
   constexpr std::size_t weight_count() const {
@@ -108,15 +121,17 @@ constexpr layer_spec fail(layer_spec spec, message& why, const char* reason) {
 /// Shared shape rule of every sliding-window layer (convolutions and pooling).
 constexpr layer_spec window_rule(layer_spec spec, message& why) {
   const shape in = spec.input;
-  if (spec.kernel.height < 1 || spec.kernel.width < 1) return fail(spec, why, "kernel must be >= 1");
-  if (spec.stride.height < 1 || spec.stride.width < 1) return fail(spec, why, "stride must be >= 1");
-  if (spec.padding.height < 0 || spec.padding.width < 0) return fail(spec, why, "padding must be >= 0");
+  if (spec.kernel.height < 1 || spec.kernel.width < 1)
+    return fail(spec, why, "kernel must be >= 1");
+  if (spec.stride.height < 1 || spec.stride.width < 1)
+    return fail(spec, why, "stride must be >= 1");
+  if (spec.padding.height < 0 || spec.padding.width < 0)
+    return fail(spec, why, "padding must be >= 0");
   if (in.height + 2 * spec.padding.height < spec.kernel.height ||
       in.width + 2 * spec.padding.width < spec.kernel.width) {
-    why << "spatial size too small: input " << in.height << "x" << in.width
-               << " with padding " << spec.padding.height << "x" << spec.padding.width
-               << " is smaller than the " << spec.kernel.height << "x" << spec.kernel.width
-               << " kernel";
+    why << "spatial size too small: input " << in.height << "x" << in.width << " with padding "
+        << spec.padding.height << "x" << spec.padding.width << " is smaller than the "
+        << spec.kernel.height << "x" << spec.kernel.width << " kernel";
     return spec;
   }
   spec.output.height =
@@ -130,7 +145,7 @@ constexpr layer_spec window_rule(layer_spec spec, message& why) {
 constexpr layer_spec check_in(layer_spec spec, int declared_in, message& why) {
   if (declared_in != 0 && declared_in != spec.input.channels) {
     why << "channel mismatch: declared .in = " << declared_in << " but the input has "
-               << spec.input.channels << " channels";
+        << spec.input.channels << " channels";
   }
   return spec;
 }
@@ -140,10 +155,9 @@ constexpr layer_spec check_groups(layer_spec spec, int out, message& why) {
   if (out < 1) return fail(spec, why, ".out must be >= 1");
   if (spec.input.channels % spec.groups != 0) {
     why << "groups = " << spec.groups << " does not divide the " << spec.input.channels
-               << " input channels";
+        << " input channels";
   } else if (out % spec.groups != 0) {
-    why << "groups = " << spec.groups << " does not divide the " << out
-               << " output channels";
+    why << "groups = " << spec.groups << " does not divide the " << out << " output channels";
   }
   return spec;
 }

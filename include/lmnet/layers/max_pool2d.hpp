@@ -17,7 +17,8 @@ struct max_pool2d {
     spec.stride = stride == 0 ? kernel : stride;
     spec.padding = padding;
     spec.output.channels = in_shape.channels;
-    if (padding * 2 > kernel) return detail::fail(spec, why, "padding must be at most half the kernel");
+    if (padding * 2 > kernel)
+      return detail::fail(spec, why, "padding must be at most half the kernel");
     return detail::window_rule(spec, why);
   }
 };

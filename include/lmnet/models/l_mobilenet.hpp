@@ -34,11 +34,13 @@ constexpr auto l_mobilenet(l_mobilenet_options o = {}) {
   for (std::size_t i = 0; i < stages.size(); ++i) {
     blocks[i] = {.out = make_divisible(stages[i].channels * o.width), .stride = stages[i].stride};
   }
-  return network{input{o.resolution, o.resolution, o.channels},
-                 named("stem", conv_bn(conv2d{.out = make_divisible(16 * o.width)}, relu6)),
-                 named("blocks", sequential(blocks)),
-                 named("head", conv_bn(pointwise_conv2d{.out = make_divisible(512 * o.width)}, relu6)),
-                 global_avg_pool{}, named("classifier", dense{.out = o.classes})};
+  return network{
+      input{o.resolution, o.resolution, o.channels},
+      named("stem", conv_bn(conv2d{.out = make_divisible(16 * o.width)}, relu6)),
+      named("blocks", sequential(blocks)),
+      named("head", conv_bn(pointwise_conv2d{.out = make_divisible(512 * o.width)}, relu6)),
+      global_avg_pool{},
+      named("classifier", dense{.out = o.classes})};
 }
 
 }  // namespace lmnet::models

@@ -47,11 +47,11 @@ constexpr auto mobilenet_v2(mobilenet_v2_options o = {}) {
   }
   const int stem = make_divisible(32 * o.width);
   const int last = make_divisible(1280 * (o.width > 1.0 ? o.width : 1.0));
-  return network{input{o.resolution, o.resolution, o.channels},
-                 named("features",
-                       sequential(conv_bn(conv2d{.out = stem, .stride = o.cifar ? 1 : 2}, relu6),
-                                  blocks, conv_bn(pointwise_conv2d{.out = last}, relu6))),
-                 global_avg_pool{}, named("classifier.1", dense{.out = o.classes})};
+  return network{
+      input{o.resolution, o.resolution, o.channels},
+      named("features", sequential(conv_bn(conv2d{.out = stem, .stride = o.cifar ? 1 : 2}, relu6),
+                                   blocks, conv_bn(pointwise_conv2d{.out = last}, relu6))),
+      global_avg_pool{}, named("classifier.1", dense{.out = o.classes})};
 }
 
 }  // namespace lmnet::models

@@ -54,9 +54,14 @@ constexpr auto resnet_cifar(resnet_cifar_options o = {}) {
     return sequential(blocks);
   };
   return network{input{o.resolution, o.resolution, o.channels},
-                 named("conv1", conv2d{.out = 16}), named("bn1", batch_norm{}), relu,
-                 named("layer1", stage(16, 1)), named("layer2", stage(32, 2)),
-                 named("layer3", stage(64, 2)), global_avg_pool{}, named("fc", dense{.out = o.classes})};
+                 named("conv1", conv2d{.out = 16}),
+                 named("bn1", batch_norm{}),
+                 relu,
+                 named("layer1", stage(16, 1)),
+                 named("layer2", stage(32, 2)),
+                 named("layer3", stage(64, 2)),
+                 global_avg_pool{},
+                 named("fc", dense{.out = o.classes})};
 }
 
 }  // namespace lmnet::models

@@ -42,7 +42,8 @@ constexpr auto shufflenet_v2(shufflenet_v2_options o = {}) {
                  named("stage3", stage.template operator()<8>(widths[1])),
                  named("stage4", stage.template operator()<4>(widths[2])),
                  named("conv5", conv_bn(pointwise_conv2d{.out = widths[3]}, relu)),
-                 global_avg_pool{}, named("fc", dense{.out = o.classes})};
+                 global_avg_pool{},
+                 named("fc", dense{.out = o.classes})};
 }
 
 }  // namespace lmnet::models

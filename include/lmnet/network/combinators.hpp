@@ -97,8 +97,9 @@ struct named_t {
   path::segment segment;
   Child child;
   constexpr int lower(graph& g, int in, const path& where) const {
-    return lmnet::lower(g, child, in,
-                        segment.text.empty() ? where.child(segment.index) : where.child(segment.text));
+    return lmnet::lower(
+        g, child, in,
+        segment.text.empty() ? where.child(segment.index) : where.child(segment.text));
   }
 };
 template <class Child>

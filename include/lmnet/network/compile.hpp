@@ -34,13 +34,16 @@ struct compile_options {
 
 namespace detail {
 
-constexpr value& at(graph& g, int v) { return g.values[static_cast<std::size_t>(v)]; }
+constexpr value& at(graph& g, int v) {
+  return g.values[static_cast<std::size_t>(v)];
+}
 
 constexpr void count_consumers(graph& g) {
   for (value& v : g.values) v.consumers = 0;
   for (const node& n : g.nodes) {
     if (n.dead) continue;
-    for (int k = 0; k < n.input_count; ++k) ++at(g, n.inputs[static_cast<std::size_t>(k)]).consumers;
+    for (int k = 0; k < n.input_count; ++k)
+      ++at(g, n.inputs[static_cast<std::size_t>(k)]).consumers;
     if (n.residual >= 0) ++at(g, n.residual).consumers;
   }
 }
@@ -191,7 +194,9 @@ constexpr graph build(const Net& net, compile_options options, int* output) {
   if (!g.failed()) check_unique_names(g);
   if (!g.failed()) compact(g);
   if (!g.failed() && *output == in) g.error << "the network has no layers";
-  if (!g.failed() && g.nodes[static_cast<std::size_t>(g.values[static_cast<std::size_t>(*output)].producer)].kind() == op::channel_slice) {
+  if (!g.failed() &&
+      g.nodes[static_cast<std::size_t>(g.values[static_cast<std::size_t>(*output)].producer)]
+              .kind() == op::channel_slice) {
     g.error << "a network cannot end with a channel_slice (its output must own its memory)";
   }
   return g;
@@ -205,7 +210,9 @@ constexpr summary summarize(const Net& net, compile_options options) {
   return {g.nodes.size(), g.values.size(), g.blocks.size(), output, {}};
 }
 
-constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+constexpr std::size_t round_up(std::size_t n, std::size_t to) {
+  return (n + to - 1) / to * to;
+}
 
 // Channel slices become views; concat inputs are written in place when their producer writes
 // nothing else; then every tensor that owns memory gets an arena offset (greedy by size, sharing
@@ -236,7 +243,8 @@ constexpr void plan_memory(Plan& p) {
       for (int j = 0; j < n.input_count; ++j) {
         repeated = repeated || (j != k && n.inputs[static_cast<std::size_t>(j)] == v);
       }
-      const bool writable = x.producer >= 0 && !p.nodes[static_cast<std::size_t>(x.producer)].elided &&
+      const bool writable = x.producer >= 0 &&
+                            !p.nodes[static_cast<std::size_t>(x.producer)].elided &&
                             p.nodes[static_cast<std::size_t>(x.producer)].kind() != op::concat &&
                             x.storage == v && x.consumers == 1 && !repeated;
       if (writable) {
@@ -268,12 +276,15 @@ constexpr void plan_memory(Plan& p) {
     if (n.elided) continue;
     auto reads = [&](int v) {
       const int s = val(v).storage;
-      if (s >= 0) last[static_cast<std::size_t>(s)] = std::max(last[static_cast<std::size_t>(s)], static_cast<int>(i));
+      if (s >= 0)
+        last[static_cast<std::size_t>(s)] =
+            std::max(last[static_cast<std::size_t>(s)], static_cast<int>(i));
     };
     for (int k = 0; k < n.input_count; ++k) reads(n.inputs[static_cast<std::size_t>(k)]);
     if (n.residual >= 0) reads(n.residual);
   }
-  if (val(p.output_value).storage >= 0) last[static_cast<std::size_t>(val(p.output_value).storage)] = forever;
+  if (val(p.output_value).storage >= 0)
+    last[static_cast<std::size_t>(val(p.output_value).storage)] = forever;
 
   std::vector<int> order;
   for (std::size_t v = 0; v < values.size(); ++v) {

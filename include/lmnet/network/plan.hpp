@@ -65,11 +65,10 @@ struct plan {
   template <class T>
   constexpr tensor_view<T> view(int v, T* arena, const float* input, int batch) const {
     const value& x = value_at(v);
-    T* base = x.storage < 0
-                  ? const_cast<T*>(input)
-                  : arena + value_at(x.storage).offset * static_cast<std::size_t>(batch);
-    return {base + x.channel_offset, batch,           x.image.height,
-            x.image.width,           x.image.channels, channel_stride(v)};
+    T* base = x.storage < 0 ? const_cast<T*>(input)
+                            : arena + value_at(x.storage).offset * static_cast<std::size_t>(batch);
+    return {base + x.channel_offset, batch, x.image.height, x.image.width, x.image.channels,
+            channel_stride(v)};
   }
 };
 

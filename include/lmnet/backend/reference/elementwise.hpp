@@ -21,8 +21,7 @@ inline void add(tensor_view<const float> a, tensor_view<const float> b, tensor_v
 }
 
 /// out = act(in).
-inline void apply_activation(tensor_view<const float> in, tensor_view<float> out,
-                             activation act) {
+inline void apply_activation(tensor_view<const float> in, tensor_view<float> out, activation act) {
   for (int n = 0; n < out.batch; ++n) {
     for (int y = 0; y < out.height; ++y) {
       for (int x = 0; x < out.width; ++x) {

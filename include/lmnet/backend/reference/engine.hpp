@@ -18,8 +18,8 @@ namespace lmnet {
 
 // Reference kernels: thin adapters from kernel_args to the scalar functions.
 template <op Kind>
-  requires(Kind == op::conv2d || Kind == op::depthwise_conv2d || Kind == op::pointwise_conv2d)
-struct kernel<backend::reference, Kind> {
+requires(Kind == op::conv2d || Kind == op::depthwise_conv2d ||
+         Kind == op::pointwise_conv2d) struct kernel<backend::reference, Kind> {
   static void run(const kernel_args& a) {
     reference::conv2d(a.inputs[0], a.output, a.weights, a.bias, a.n.spec, a.residual);
   }
