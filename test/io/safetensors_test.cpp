@@ -50,8 +50,9 @@ bytes f32_data(const std::vector<float>& values) {
   return data;
 }
 
-safetensors open(const bytes& file) {
-  return safetensors(std::span<const std::byte>(file), "test.safetensors");
+// The reader owns the bytes: temporaries are safe.
+safetensors open(bytes file) {
+  return safetensors(std::move(file), "test.safetensors");
 }
 
 std::vector<float> read(safetensors& s, const std::string& name, std::vector<std::int64_t> shape) {
@@ -372,6 +373,9 @@ TEST_CASE("safetensors: a file read from disk equals the same bytes in memory") 
   }
   safetensors s(path);
   CHECK(read(s, "w", {2, 2}) == std::vector<float>{1, 2, 3, 4});
+  safetensors view(std::span<const std::byte>(file), "view");  // not copied: `file` outlives it
+  CHECK(read(view, "w", {2, 2}) == std::vector<float>{1, 2, 3, 4});
+  CHECK(view.tensors().find("w")->bytes.data() == file.data() + 8 + good_header.size());
   safetensors moved = std::move(s);  // the table keeps viewing the owned bytes
   CHECK(read(moved, "w", {2, 2}) == std::vector<float>{1, 2, 3, 4});
   std::remove(path.c_str());

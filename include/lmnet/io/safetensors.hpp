@@ -43,11 +43,17 @@ class safetensors {
     parse(owned_);
   }
 
-  /// Views a file already in memory (a memory-mapped file, a buffer received over a network). The
-  /// bytes are not copied and must outlive this object; `origin` names them in error messages.
+  /// Views a file already in memory (a memory-mapped file, an array in flash). The bytes are not
+  /// copied and must outlive this object; `origin` names them in error messages.
   explicit safetensors(std::span<const std::byte> bytes, std::string origin = "safetensors data")
       : table_(std::move(origin)) {
     parse(bytes);
+  }
+
+  /// Takes a file already read into memory (a buffer received over a network, say).
+  explicit safetensors(std::vector<std::byte>&& bytes, std::string origin = "safetensors data")
+      : owned_(std::move(bytes)), table_(std::move(origin)) {
+    parse(owned_);
   }
 
   safetensors(safetensors&&) noexcept = default;
