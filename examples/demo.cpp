@@ -10,6 +10,7 @@
 
 #include <lmnet/lmnet.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -18,44 +19,47 @@
 
 namespace {
 
-// The backend every model of the demo runs on: this line is all a switch takes.
+// The backend every model of the demo runs on: switching backends is this one line.
 using backend = lmnet::backend::reference;
 constexpr const char* backend_name = "reference";
 
-struct row {
+struct result {
   std::size_t images;
-  double accuracy, images_per_second;
-  std::string trained_accuracy;
-  std::vector<bool> hits;  // image i classified correctly
+  double images_per_second;
+  double trained_accuracy;  // PyTorch's on the whole test set (file metadata); negative if unknown
+  std::vector<bool> hits;   // image i classified correctly
 };
 
 // Accuracy over the first `count` images.
 double accuracy(const std::vector<bool>& hits, std::size_t count) {
-  std::size_t correct = 0;
-  for (std::size_t i = 0; i < count; ++i) correct += hits[i];
-  return static_cast<double>(correct) / static_cast<double>(count);
+  return static_cast<double>(
+             std::count(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(count), true)) /
+         static_cast<double>(count);
 }
 
 template <const auto& Net>
-row evaluate(const std::string& weights, const fashion_mnist::dataset& test, std::size_t count,
-             int threads) {
+result evaluate(const std::string& weights, const fashion_mnist::dataset& test, std::size_t count,
+                int threads) {
   lmnet::safetensors file(weights);
-  const auto meta = file.metadata().find("test_accuracy");
-  const std::string trained = meta == file.metadata().end() ? "?" : meta->second;
+  const auto meta = file.metadata().find("test_accuracy");  // written by tools/train.py
+  const double trained = meta == file.metadata().end() ? -1.0 : std::atof(meta->second.c_str());
   const std::vector<float> inputs = fashion_mnist::preprocess(test, 0, count);
-  const auto result = examples::classify<Net, backend>(file, inputs, count, threads);
+  const auto run = examples::classify<Net, backend>(file, inputs, count, threads);
   std::vector<bool> hits(count);
-  for (std::size_t i = 0; i < count; ++i) hits[i] = result.predictions[i] == test.labels[i];
-  return {count, accuracy(hits, count), static_cast<double>(count) / result.seconds, trained,
-          std::move(hits)};
+  for (std::size_t i = 0; i < count; ++i) hits[i] = run.predictions[i] == test.labels[i];
+  return {count, static_cast<double>(count) / run.seconds, trained, std::move(hits)};
 }
 
 template <const auto& Net>
-void print(const char* name, const row& r, bool subset) {
+void print(const char* name, const result& r, bool subset) {
   constexpr auto& plan = lmnet::plan_of<Net>;
-  std::printf("%-20s %10zu %12zu %7zu%s %8.2f%% %10.1f   %s\n", name, plan.params(), plan.macs(),
-              r.images, subset ? "*" : " ", 100.0 * r.accuracy, r.images_per_second,
-              r.trained_accuracy.c_str());
+  char trained[16] = "-";
+  if (r.trained_accuracy >= 0) {
+    std::snprintf(trained, sizeof trained, "%.2f%%", 100.0 * r.trained_accuracy);
+  }
+  std::printf("%-20s %10zu %12zu %7zu%s %9.2f%% %9s %10.1f\n", name, plan.params(), plan.macs(),
+              r.images, subset ? "*" : " ", 100.0 * accuracy(r.hits, r.images), trained,
+              r.images_per_second);
 }
 
 int usage() {
@@ -70,7 +74,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::string weights = "examples/weights/fashion_mnist", data(fashion_mnist::default_root);
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::size_t subset = 1000;  // MobileNetV2-CIFAR images: the reference backend is slow on it
+  std::size_t subset = 1000;  // MobileNetV2-CIFAR's images: the reference backend is slow on it
   bool all = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -93,31 +97,30 @@ int main(int argc, char** argv) {
   try {
     const fashion_mnist::dataset test = fashion_mnist::load("t10k", data);
     subset = all ? test.count : std::min(subset, test.count);
-    std::printf(
-        "Fashion-MNIST test set (%zu images, 28x28 grey padded to 32x32), weights from %s/\n",
-        test.count, weights.c_str());
+    std::printf("Fashion-MNIST test set: %zu images, 28x28 grey padded to 32x32; weights: %s/\n",
+                test.count, weights.c_str());
     std::printf("lmnet %s backend, %d threads, batch 16\n\n", backend_name, threads);
-    std::printf("%-20s %10s %12s %8s %9s %10s   %s\n", "model", "params", "MACs", "images",
-                "accuracy", "images/s", "PyTorch test accuracy (training)");
+    std::printf("%-20s %10s %12s %8s %10s %9s %10s\n", "model", "params", "MACs", "images",
+                "accuracy", "PyTorch", "images/s");
 
-    const row l = evaluate<fashion_mnist::l_mobilenet>(weights + "/l_mobilenet.safetensors", test,
-                                                       test.count, threads);
+    const result l = evaluate<fashion_mnist::l_mobilenet>(weights + "/l_mobilenet.safetensors",
+                                                          test, test.count, threads);
     print<fashion_mnist::l_mobilenet>("l_mobilenet", l, false);
-    const row m = evaluate<fashion_mnist::mobilenet_v2_cifar>(
+    const result m = evaluate<fashion_mnist::mobilenet_v2_cifar>(
         weights + "/mobilenet_v2_cifar.safetensors", test, subset, threads);
     print<fashion_mnist::mobilenet_v2_cifar>("mobilenet_v2_cifar", m, subset < test.count);
+
+    std::printf("\naccuracy: lmnet's; PyTorch: tools/train.py's on the whole test set\n");
     if (subset < test.count) {
       std::printf(
-          "* the first %zu test images only (the reference backend is slow on "
-          "MobileNetV2; --all runs the full set);\n  l_mobilenet on the same images: "
-          "%.2f%%\n",
-          subset, 100.0 * accuracy(l.hits, subset));
+          "* the first %zu test images only (the reference backend is slow on MobileNetV2; "
+          "--all runs them all);\n  l_mobilenet on the same %zu images: %.2f%%\n",
+          subset, subset, 100.0 * accuracy(l.hits, subset));
     }
-
     constexpr auto& lp = lmnet::plan_of<fashion_mnist::l_mobilenet>;
     constexpr auto& mp = lmnet::plan_of<fashion_mnist::mobilenet_v2_cifar>;
     std::printf(
-        "\nL-Mobilenet: %.1fx fewer parameters, %.1fx fewer MACs, %.1fx the images per second\n",
+        "L-Mobilenet: %.1fx fewer parameters, %.1fx fewer MACs, %.1fx the images per second\n",
         static_cast<double>(mp.params()) / static_cast<double>(lp.params()),
         static_cast<double>(mp.macs()) / static_cast<double>(lp.macs()),
         l.images_per_second / m.images_per_second);

@@ -303,6 +303,9 @@ TEST_CASE("safetensors: malformed files are rejected with a message naming the p
     rejects_header(R"({"w":{"dtype":F32,"shape":[2,2],"data_offsets":[0,16]}})",
                    invalid + "expected a string");
     rejects_header(R"({"w":[]})", invalid + "expected '{'");
+    std::string deep = R"({"w":{"dtype":"F32","data_offsets":[0,0],"shape":[1)";
+    for (int i = 0; i < 64; ++i) deep += ",1";
+    rejects_header(deep + "]}}", invalid + "tensor 'w': more than 64 dimensions");
   }
   SUBCASE("header structure") {
     const std::string invalid = "the header is not valid safetensors JSON: ";

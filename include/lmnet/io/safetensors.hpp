@@ -37,6 +37,8 @@ class safetensors {
  public:
   /// Headers larger than this are rejected before anything is parsed (the format's own limit).
   static constexpr std::uint64_t max_header_bytes = 100u << 20;
+  /// Tensors of more dimensions are rejected (a hostile header cannot make huge shapes).
+  static constexpr std::size_t max_rank = 64;
 
   /// Reads the file at `path`.
   explicit safetensors(const std::string& path) : owned_(read_file(path)), table_(path) {
@@ -179,6 +181,10 @@ class safetensors {
       } else if (field == "shape") {
         once(has_shape);
         json.read_array([&] {
+          if (t.shape.size() == max_rank) {
+            json.fail("tensor '" + name + "': more than " + std::to_string(max_rank) +
+                      " dimensions");
+          }
           t.shape.push_back(static_cast<std::int64_t>(json.read_unsigned(
               static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))));
         });
