@@ -12,6 +12,7 @@ Writes <out>/<model>.safetensors (weights, with training facts in its metadata) 
 """
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -122,18 +123,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--models', nargs='+', default=list(models.FASHION_MNIST))
     parser.add_argument('--epochs', type=int, default=10)
-    parser.add_argument('--threads', type=int, default=os.cpu_count())
+    parser.add_argument('--threads', type=int, default=os.cpu_count(),
+                        help='intra-op threads (1 when two trainings share two cores)')
     parser.add_argument('--out', default=os.path.join(here, '..', 'examples', 'weights', 'fashion_mnist'))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, 'results.json')
-    results = json.load(open(path)) if os.path.exists(path) else {}
     for name in args.models:
-        results[name] = train(name, args.epochs, args.out)
-        with open(path, 'w') as f:
-            json.dump(results, f, indent=2, sort_keys=True)
-
+        result = train(name, args.epochs, args.out)
+        # Several trainings may run at once (one model each): merge under a lock.
+        with open(path + '.lock', 'w') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            results = json.load(open(path)) if os.path.exists(path) else {}
+            results[name] = result
+            with open(path, 'w') as f:
+                json.dump(results, f, indent=2, sort_keys=True)
 
 if __name__ == '__main__':
     main()
