@@ -4,7 +4,7 @@
 // tools/lmnet_tools/models.py's FASHION_MNIST and of the weight files.
 #pragma once
 
-#include <lmnet/models.hpp>
+#include <lmnet/lmnet.hpp>  // models and backends (in this order, -Wshadow is quiet)
 
 #include <array>
 #include <string_view>
