@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// Standard convolution (the stem, plain CNNs, ResNets): a few output rows at a time, their input
+// windows gathered into a small row-major patch matrix (zeros where the window leaves the image),
+// then one register-blocked product over it with the bias, residual and activation fused.
+#pragma once
+
+#include <lmnet/backend/simd/gemm.hpp>
+#include <lmnet/backend/simd/packing.hpp>
+#include <lmnet/core/tensor_view.hpp>
+#include <lmnet/layers/layer.hpp>
+
+#include <algorithm>
+#include <cstddef>
+
+namespace lmnet::simd {
+
+/// Floats of patch matrix per output row of a group.
+constexpr std::size_t conv2d_patch_floats(const layer_spec& s) {
+  return static_cast<std::size_t>(s.output.width) * static_cast<std::size_t>(s.kernel.height) *
+         static_cast<std::size_t>(s.kernel.width) *
+         static_cast<std::size_t>(s.input.channels / s.groups);
+}
+
+/// Output rows per patch matrix: as many as fit in about 64 KiB, at least one.
+constexpr int conv2d_chunk_rows(const layer_spec& s) {
+  const std::size_t row = conv2d_patch_floats(s);
+  const std::size_t rows = row == 0 ? 1 : 16384 / row;
+  return static_cast<int>(
+      std::clamp<std::size_t>(rows, 1, static_cast<std::size_t>(s.output.height)));
+}
+
+/// Floats of scratch `conv2d` needs.
+constexpr std::size_t conv2d_scratch_floats(const layer_spec& s) {
+  return conv2d_patch_floats(s) * static_cast<std::size_t>(conv2d_chunk_rows(s));
+}
+
+namespace detail {
+
+// Rows [y0, y1) of image n, group g, into the patch matrix: for each output pixel, its window in
+// (ky, kx, channel) order. Taps of one window row that lie inside the image are contiguous in the
+// input, so each is one run of copies.
+inline void gather_patches(const layer_spec& s, tensor_view<const float> in, int n, int g, int y0,
+                           int y1, float* patch) {
+  const int ig = s.input.channels / s.groups;
+  const int kh = s.kernel.height, kw = s.kernel.width;
+  float* p = patch;
+  for (int y = y0; y < y1; ++y) {
+    for (int x = 0; x < s.output.width; ++x) {
+      const int ix0 = x * s.stride.width - s.padding.width;
+      const int kx0 = std::max(0, -ix0), kx1 = std::min(kw, in.width - ix0);
+      for (int ky = 0; ky < kh; ++ky, p += kw * ig) {
+        const int iy = y * s.stride.height - s.padding.height + ky;
+        if (iy < 0 || iy >= in.height || kx0 >= kx1) {
+          std::fill(p, p + kw * ig, 0.0f);
+          continue;
+        }
+        std::fill(p, p + kx0 * ig, 0.0f);
+        for (int kx = kx0; kx < kx1; ++kx) {
+          const float* src = &in(n, iy, ix0 + kx, g * ig);
+          float* dst = p + kx * ig;
+          for (int c = 0; c < ig; ++c) dst[c] = src[c];
+        }
+        std::fill(p + kx1 * ig, p + kw * ig, 0.0f);
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+/// A standard convolution over output rows [q0, q1) of the batch (row q: image q / height, row
+/// q % height), with `conv2d_scratch_floats(s)` floats of scratch.
+template <class Arch>
+void conv2d(const layer_spec& s, tensor_view<const float> in, tensor_view<float> out,
+            tensor_view<const float> residual, const float* packed, const packing& p, int q0,
+            int q1, float* scratch) {
+  const int og = s.output.channels / s.groups;
+  const int chunk = conv2d_chunk_rows(s);
+  for (int q = q0; q < q1;) {
+    const int n = q / out.height, y0 = q % out.height;
+    const int y1 = std::min({out.height, y0 + chunk, y0 + (q1 - q)});
+    for (int g = 0; g < s.groups; ++g) {
+      detail::gather_patches(s, in, n, g, y0, y1, scratch);
+      gemm_args a;
+      a.a = scratch;
+      a.a_stride = p.gemm.k;
+      a.rows = (y1 - y0) * s.output.width;
+      a.packed = packed + static_cast<std::size_t>(g) * p.group_floats;
+      a.layout = p.gemm;
+      a.c = &out(n, y0, 0, g * og);
+      a.c_stride = out.channel_stride;
+      a.n_store = og;
+      if (residual.data != nullptr) {
+        a.residual = &residual(n, y0, 0, g * og);
+        a.residual_stride = residual.channel_stride;
+      }
+      a.act = s.act;
+      gemm<Arch>(a);
+    }
+    q += y1 - y0;
+  }
+}
+
+}  // namespace lmnet::simd
