@@ -29,20 +29,39 @@ constexpr int conv2d_chunk_rows(const layer_spec& s) {
       std::clamp<std::size_t>(rows, 1, static_cast<std::size_t>(s.output.height)));
 }
 
-/// Floats of scratch `conv2d` needs.
+/// Floats of scratch `conv2d` needs: the patch matrix and a register of slack.
 constexpr std::size_t conv2d_scratch_floats(const layer_spec& s) {
-  return conv2d_patch_floats(s) * static_cast<std::size_t>(conv2d_chunk_rows(s));
+  return conv2d_patch_floats(s) * static_cast<std::size_t>(conv2d_chunk_rows(s)) + 64;
 }
 
 namespace detail {
 
+// n floats from src to dst, whole registers: reads nothing past src[n - 1] but may write up to a
+// register past dst[n - 1] (the patch matrix has that slack, and the next run overwrites it).
+// Masked stores would stall the loads that read the patch right after.
+template <class Arch>
+LMNET_FORCEINLINE void copy_floats(float* dst, const float* src, int n) {
+  using V = vector<Arch>;
+  int i = 0;
+  for (; i + V::width <= n; i += V::width) V::store(dst + i, V::load(src + i));
+  if (i < n) V::store(dst + i, V::load_first(src + i, n - i));
+}
+
+template <class Arch>
+LMNET_FORCEINLINE void zero_floats(float* dst, int n) {
+  using V = vector<Arch>;
+  for (int i = 0; i < n; i += V::width) V::store(dst + i, V::zero());
+}
+
 // Rows [y0, y1) of image n, group g, into the patch matrix: for each output pixel, its window in
-// (ky, kx, channel) order. Taps of one window row that lie inside the image are contiguous in the
-// input, so each is one run of copies.
-inline void gather_patches(const layer_spec& s, tensor_view<const float> in, int n, int g, int y0,
-                           int y1, float* patch) {
+// (ky, kx, channel) order. When the group's channels are the whole pixel, the taps of one window
+// row that lie inside the image are contiguous in the input: one copy.
+template <class Arch>
+void gather_patches(const layer_spec& s, tensor_view<const float> in, int n, int g, int y0, int y1,
+                    float* patch) {
   const int ig = s.input.channels / s.groups;
   const int kh = s.kernel.height, kw = s.kernel.width;
+  const bool whole_pixels = ig == in.channel_stride;
   float* p = patch;
   for (int y = y0; y < y1; ++y) {
     for (int x = 0; x < s.output.width; ++x) {
@@ -51,16 +70,18 @@ inline void gather_patches(const layer_spec& s, tensor_view<const float> in, int
       for (int ky = 0; ky < kh; ++ky, p += kw * ig) {
         const int iy = y * s.stride.height - s.padding.height + ky;
         if (iy < 0 || iy >= in.height || kx0 >= kx1) {
-          std::fill(p, p + kw * ig, 0.0f);
+          zero_floats<Arch>(p, kw * ig);
           continue;
         }
-        std::fill(p, p + kx0 * ig, 0.0f);
-        for (int kx = kx0; kx < kx1; ++kx) {
-          const float* src = &in(n, iy, ix0 + kx, g * ig);
-          float* dst = p + kx * ig;
-          for (int c = 0; c < ig; ++c) dst[c] = src[c];
+        zero_floats<Arch>(p, kx0 * ig);
+        if (whole_pixels) {
+          copy_floats<Arch>(p + kx0 * ig, &in(n, iy, ix0 + kx0, 0), (kx1 - kx0) * ig);
+        } else {
+          for (int kx = kx0; kx < kx1; ++kx) {
+            copy_floats<Arch>(p + kx * ig, &in(n, iy, ix0 + kx, g * ig), ig);
+          }
         }
-        std::fill(p + kx1 * ig, p + kw * ig, 0.0f);
+        zero_floats<Arch>(p + kx1 * ig, (kw - kx1) * ig);
       }
     }
   }
@@ -80,7 +101,7 @@ void conv2d(const layer_spec& s, tensor_view<const float> in, tensor_view<float>
     const int n = q / out.height, y0 = q % out.height;
     const int y1 = std::min({out.height, y0 + chunk, y0 + (q1 - q)});
     for (int g = 0; g < s.groups; ++g) {
-      detail::gather_patches(s, in, n, g, y0, y1, scratch);
+      detail::gather_patches<Arch>(s, in, n, g, y0, y1, scratch);
       gemm_args a;
       a.a = scratch;
       a.a_stride = p.gemm.k;

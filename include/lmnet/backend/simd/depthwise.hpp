@@ -113,9 +113,59 @@ void depthwise_generic(const depthwise_args& d, int c, lanes<Arch, Tail> io) {
   }
 }
 
-// K x K at stride S: Block output pixels at a time in the interior, each input register loaded
-// once per block and used by every output pixel whose window covers it; the K*K weight
-// registers stay loaded across the row.
+// N interior output pixels from x on, whose windows lie inside the row: each input register is
+// loaded once and used by every output pixel whose window covers it.
+template <class Arch, int K, int S, int N, bool Tail>
+LMNET_FORCEINLINE void depthwise_interior(const depthwise_args& d, int c, int x,
+                                          const typename vector<Arch>::batch* w,
+                                          typename vector<Arch>::batch bias, lanes<Arch, Tail> io) {
+  using V = vector<Arch>;
+  using B = typename V::batch;
+  B acc[N];
+#pragma GCC unroll 16
+  for (int j = 0; j < N; ++j) acc[j] = bias;
+  const std::ptrdiff_t x0 = x * S - d.padding;
+#pragma GCC unroll 8
+  for (int ky = 0; ky < K; ++ky) {
+    const float* row = d.rows[ky];
+    if (row == nullptr) continue;
+    row += x0 * d.in_stride + c;
+#pragma GCC unroll 64
+    for (int i = 0; i < (N - 1) * S + K; ++i) {
+      const B in = io.load(row + i * d.in_stride);
+#pragma GCC unroll 16
+      for (int j = 0; j < N; ++j) {
+        const int kx = i - j * S;
+        if (kx >= 0 && kx < K) acc[j] = V::fma(in, w[ky * K + kx], acc[j]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < N; ++j) depthwise_finish<Arch>(d, c, x + j, acc[j], io);
+}
+
+// A border output pixel: the taps that fall outside the row are skipped.
+template <class Arch, int K, int S, bool Tail>
+LMNET_FORCEINLINE void depthwise_border(const depthwise_args& d, int c, int x,
+                                        const typename vector<Arch>::batch* w,
+                                        typename vector<Arch>::batch bias, lanes<Arch, Tail> io) {
+  using V = vector<Arch>;
+  typename V::batch acc = bias;
+  const int x0 = x * S - d.padding;
+  const int kx0 = std::max(0, -x0), kx1 = std::min(K, d.in_width - x0);
+#pragma GCC unroll 8
+  for (int ky = 0; ky < K; ++ky) {
+    const float* row = d.rows[ky];
+    if (row == nullptr) continue;
+    for (int kx = kx0; kx < kx1; ++kx) {
+      acc = V::fma(io.load(row + (x0 + kx) * d.in_stride + c), w[ky * K + kx], acc);
+    }
+  }
+  depthwise_finish<Arch>(d, c, x, acc, io);
+}
+
+// K x K at stride S: the K*K weight registers stay loaded across the row; interior pixels go
+// Block at a time, then in smaller blocks, the few border pixels one by one.
 template <class Arch, int K, int S, int Block, bool Tail>
 LMNET_FLATTEN void depthwise_fixed(const depthwise_args& d, int c, lanes<Arch, Tail> io) {
   using V = vector<Arch>;
@@ -130,36 +180,26 @@ LMNET_FLATTEN void depthwise_fixed(const depthwise_args& d, int c, lanes<Arch, T
   const int first = std::min(d.out_width, (d.padding + S - 1) / S);
   const int last_start = d.in_width - K + d.padding;  // x * S <= last_start
   const int end = std::max(first, std::min(d.out_width, last_start < 0 ? 0 : last_start / S + 1));
-  for (int x = 0; x < first; ++x) {
-    depthwise_finish<Arch>(d, c, x, depthwise_pixel<Arch>(d, c, x, d.packed, padded, io), io);
-  }
+  for (int x = 0; x < first; ++x) depthwise_border<Arch, K, S>(d, c, x, w, bias, io);
   int x = first;
-  for (; x + Block <= end; x += Block) {
-    B acc[Block];
-#pragma GCC unroll 16
-    for (int j = 0; j < Block; ++j) acc[j] = bias;
-    const std::ptrdiff_t x0 = x * S - d.padding;
-#pragma GCC unroll 8
-    for (int ky = 0; ky < K; ++ky) {
-      const float* row = d.rows[ky];
-      if (row == nullptr) continue;
-      row += x0 * d.in_stride + c;
-#pragma GCC unroll 64
-      for (int i = 0; i < (Block - 1) * S + K; ++i) {
-        const B in = io.load(row + i * d.in_stride);
-#pragma GCC unroll 16
-        for (int j = 0; j < Block; ++j) {
-          const int kx = i - j * S;
-          if (kx >= 0 && kx < K) acc[j] = V::fma(in, w[ky * K + kx], acc[j]);
-        }
-      }
+  for (; x + Block <= end; x += Block) depthwise_interior<Arch, K, S, Block>(d, c, x, w, bias, io);
+  if constexpr (Block > 4) {
+    if (x + 4 <= end) {
+      depthwise_interior<Arch, K, S, 4>(d, c, x, w, bias, io);
+      x += 4;
     }
-#pragma GCC unroll 16
-    for (int j = 0; j < Block; ++j) depthwise_finish<Arch>(d, c, x + j, acc[j], io);
   }
-  for (; x < d.out_width; ++x) {
-    depthwise_finish<Arch>(d, c, x, depthwise_pixel<Arch>(d, c, x, d.packed, padded, io), io);
+  if constexpr (Block > 2) {
+    if (x + 2 <= end) {
+      depthwise_interior<Arch, K, S, 2>(d, c, x, w, bias, io);
+      x += 2;
+    }
   }
+  if (x < end) {
+    depthwise_interior<Arch, K, S, 1>(d, c, x, w, bias, io);
+    ++x;
+  }
+  for (; x < d.out_width; ++x) depthwise_border<Arch, K, S>(d, c, x, w, bias, io);
 }
 
 template <class Arch, bool Tail>

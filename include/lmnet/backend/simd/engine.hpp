@@ -97,12 +97,12 @@ class engine<backend::simd<Arch>, Plan> {
   }
 
   /// Runs `batch` images and returns a view of the output in the arena.
-  tensor_view<const float> run(const float* input, int batch) {
+  tensor_view<const float> run(const float* images, int batch) {
     if (batch < 1 || batch > max_batch_) {
       throw error("batch of " + std::to_string(batch) + " images, the engine was built for 1 to " +
                   std::to_string(max_batch_));
     }
-    const context ctx{this, input, batch};
+    const context ctx{this, images, batch};
     // Tensors share arena memory when their lifetimes do not overlap, so every image must finish
     // a step before any starts the next: each step is one parallel_for, split image by image
     // when there are enough images, row by row (or channel by channel) otherwise.
@@ -113,8 +113,8 @@ class engine<backend::simd<Arch>, Plan> {
         run_step(ctx, st, 0, batch, 0, 1, 0);
       } else if (by_image) {
         executor_.parallel_for(threads_, [&](int t) {
-          const auto images = simd::detail::split(batch, t, threads_);
-          if (images.begin < images.end) run_step(ctx, st, images.begin, images.end, 0, 1, t);
+          const auto mine = simd::detail::split(batch, t, threads_);
+          if (mine.begin < mine.end) run_step(ctx, st, mine.begin, mine.end, 0, 1, t);
         });
       } else {
         executor_.parallel_for(threads_,
@@ -135,12 +135,12 @@ class engine<backend::simd<Arch>, Plan> {
 
   struct context {
     engine* self;
-    const float* input;
+    const float* images;  // the caller's batch: the network input
     int batch;
 
     tensor_view<float> view(int v) const {
       const value& x = Plan.value_at(v);
-      float* base = x.storage < 0 ? const_cast<float*>(input)
+      float* base = x.storage < 0 ? const_cast<float*>(images)
                                   : self->arena_.data() +
                                         schedule.offsets[static_cast<std::size_t>(x.storage)] *
                                             static_cast<std::size_t>(batch);
