@@ -32,16 +32,16 @@ NETWORKS = {
 }
 
 
-def median_ms(run, x, seconds, min_runs):
+def median_ms(run, x, seconds, min_runs, clock=time.perf_counter):
     with torch.no_grad():
         for _ in range(10):
             run(x)
         times = []
         start = time.perf_counter()
         while len(times) < min_runs or time.perf_counter() - start < seconds:
-            t = time.perf_counter()
+            t = clock()
             run(x)
-            times.append(time.perf_counter() - t)
+            times.append(clock() - t)
     return statistics.median(times) * 1e3, len(times)
 
 
@@ -50,6 +50,8 @@ def main():
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--seconds', type=float, default=3.0, help='timing per case, at least')
     parser.add_argument('--min-runs', type=int, default=50)
+    parser.add_argument('--cpu-time', action='store_true',
+                        help='time the process CPU time instead of wall time (one thread only)')
     parser.add_argument('cases', nargs='+', help='<network>:<size>, e.g. mobilenet_v2:224')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -68,8 +70,9 @@ def main():
                 err = (peer(x) - reference).abs().max().item() / reference.abs().max().item()
                 if err > 1e-3:
                     raise SystemExit(f'{case}: a PyTorch peer disagrees with eager mode ({err})')
-        onednn_ms, onednn_runs = median_ms(onednn, x, args.seconds, args.min_runs)
-        xnnpack_ms, xnnpack_runs = median_ms(xnnpack, x, args.seconds, args.min_runs)
+        clock = time.process_time if args.cpu_time else time.perf_counter
+        onednn_ms, onednn_runs = median_ms(onednn, x, args.seconds, args.min_runs, clock)
+        xnnpack_ms, xnnpack_runs = median_ms(xnnpack, x, args.seconds, args.min_runs, clock)
         print(json.dumps({'network': name, 'size': int(size), 'threads': args.threads,
                           'onednn_ms': onednn_ms, 'xnnpack_ms': xnnpack_ms,
                           'runs': [onednn_runs, xnnpack_runs], 'torch': torch.__version__}),

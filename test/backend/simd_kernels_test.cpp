@@ -329,3 +329,51 @@ TEST_CASE("simd pooling, elementwise, concat, shuffle and softmax") {
     CHECK(test::max_relative_error(probs.values(), probs_ref.values()) < 1e-5);
   }
 }
+
+TEST_CASE("simd shuffled stores: a pointwise and a copy written straight into a shuffle's output") {
+  random_source r(29);
+  for (int trial = 0; trial < 30; ++trial) {
+    const int groups = r.pick_of({2, 2, 3});
+    const int per_group = r.channels(40);
+    const shape in{r.pick(1, 7), r.pick(1, 7), r.channels(30)};
+    layer_spec s = apply_layer(lmnet::pointwise_conv2d{.out = per_group}, in);
+    s.act = static_cast<activation>(r.pick(0, 2));
+    const int batch = r.pick(1, 2), rows = batch * in.height;
+    CAPTURE(trial);
+    CAPTURE(per_group);
+    // Inputs of the concat: the pointwise's output (last) and copies of random tensors.
+    tensor x(r, in, batch, r.pick(0, 1) == 1);
+    const packed_weights w(r, s);
+    std::vector<tensor> copied;
+    for (int i = 0; i + 1 < groups; ++i) {
+      copied.emplace_back(r, shape{in.height, in.width, per_group}, batch, r.pick(0, 1) == 1);
+    }
+    tensor produced(r, s.output, batch, false, false);
+    reference::conv2d(x.view, produced.view, w.canonical.data(), w.bias.data(), s, {});
+    const shape joined{in.height, in.width, groups * per_group};
+    tensor out(r, joined, batch, r.pick(0, 1) == 1, false);
+    for (int i = 0; i + 1 < groups; ++i) {
+      tensor_view<float> slot = out.view;
+      slot.data += i;
+      slot.channels = per_group;
+      in_parts(rows, 2, [&](int q0, int q1) {
+        simd::strided_copy<arch>(copied[static_cast<std::size_t>(i)].view, slot, groups, q0, q1);
+      });
+    }
+    tensor_view<float> slot = out.view;
+    slot.data += groups - 1;
+    slot.channels = per_group;
+    in_parts(rows, 3, [&](int q0, int q1) {
+      simd::pointwise<arch>(s, x.view, slot, {}, w.data.data(), w.packing, q0, q1, groups);
+    });
+    // The reference: concat, then shuffle.
+    tensor cat(r, joined, batch, false, false), expect(r, joined, batch, false, false);
+    std::vector<tensor_view<const float>> parts;
+    for (tensor& c : copied) parts.push_back(c.view);
+    parts.push_back(produced.view);
+    reference::concat(parts, cat.view);
+    reference::channel_shuffle(cat.view, expect.view, groups);
+    CHECK(test::max_relative_error(out.values(), expect.values()) < 1e-5);
+    CHECK(out.spares_untouched());
+  }
+}

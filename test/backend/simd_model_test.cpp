@@ -93,6 +93,17 @@ TEST_CASE("simd model: CIFAR-size mobilenet_v2 (width 1 and 0.5)") {
 }
 
 TEST_CASE("simd model: shufflenet_v2 (CIFAR size, and 64x64 with stem pooling)") {
+  // Every concat + channel shuffle is folded into the layers that produce the concat's inputs.
+  constexpr auto& s = model<shufflenet_v2_cifar, backend::simd<>>::engine_type::schedule;
+  constexpr auto steps_of = [](simd::step_kind kind) {
+    int count = 0;
+    for (int k = 0; k < s.step_count; ++k)
+      count += s.steps[static_cast<std::size_t>(k)].kind == kind;
+    return count;
+  };
+  static_assert(steps_of(simd::step_kind::channel_shuffle) == 0);
+  static_assert(steps_of(simd::step_kind::concat) == 0);
+  static_assert(steps_of(simd::step_kind::strided_copy) == 13);  // the stride-1 units' halves
   check_against_reference<shufflenet_v2_cifar>(2, 5);
   check_against_reference<shufflenet_v2_64>(1, 6);
 }

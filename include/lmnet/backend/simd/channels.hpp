@@ -3,8 +3,10 @@
 // pixel rows of channels.
 #pragma once
 
+#include <lmnet/backend/simd/vector.hpp>
 #include <lmnet/core/tensor_view.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <span>
 
@@ -40,6 +42,24 @@ inline void channel_shuffle(tensor_view<const float> in, tensor_view<float> out,
       float* o = &out(n, y, x, 0);
       for (int g = 0; g < groups; ++g) {
         for (int k = 0; k < per_group; ++k) o[k * groups + g] = i[g * per_group + k];
+      }
+    }
+  }
+}
+
+/// Rows [q0, q1): channel c of `in` goes to channel c * step of `out` (a concat input written
+/// straight into its place after a channel shuffle).
+template <class Arch>
+void strided_copy(tensor_view<const float> in, tensor_view<float> out, int step, int q0, int q1) {
+  using V = vector<Arch>;
+  for (int q = q0; q < q1; ++q) {
+    const int n = q / in.height, y = q % in.height;
+    for (int x = 0; x < in.width; ++x) {
+      const float* i = &in(n, y, x, 0);
+      float* o = &out(n, y, x, 0);
+      for (int c = 0; c < in.channels; c += V::width) {
+        const int lanes = std::min(V::width, in.channels - c);
+        V::store_strided(o + c * step, V::load_first(i + c, lanes), step, lanes);
       }
     }
   }

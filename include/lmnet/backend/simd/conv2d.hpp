@@ -55,22 +55,32 @@ LMNET_FORCEINLINE void zero_floats(float* dst, int n) {
 
 // Rows [y0, y1) of image n, group g, into the patch matrix: for each output pixel, its window in
 // (ky, kx, channel) order. When the group's channels are the whole pixel, the taps of one window
-// row that lie inside the image are contiguous in the input: one copy.
+// row that lie inside the image are contiguous in the input: one copy, and for the pixels away
+// from the left and right borders, all of them.
 template <class Arch>
 void gather_patches(const layer_spec& s, tensor_view<const float> in, int n, int g, int y0, int y1,
                     float* patch) {
   const int ig = s.input.channels / s.groups;
   const int kh = s.kernel.height, kw = s.kernel.width;
+  const int sx = s.stride.width, px = s.padding.width;
   const bool whole_pixels = ig == in.channel_stride;
+  // Output pixels whose window lies inside the row: [inner_begin, inner_end).
+  const int inner_begin = std::min(s.output.width, (px + sx - 1) / sx);
+  const int last_start = in.width - kw + px;
+  const int inner_end =
+      whole_pixels ? std::max(inner_begin,
+                              std::min(s.output.width, last_start < 0 ? 0 : last_start / sx + 1))
+                   : inner_begin;
+  const int run = kw * ig;
   float* p = patch;
   for (int y = y0; y < y1; ++y) {
-    for (int x = 0; x < s.output.width; ++x) {
-      const int ix0 = x * s.stride.width - s.padding.width;
+    auto window = [&](int x) {
+      const int ix0 = x * sx - px;
       const int kx0 = std::max(0, -ix0), kx1 = std::min(kw, in.width - ix0);
-      for (int ky = 0; ky < kh; ++ky, p += kw * ig) {
+      for (int ky = 0; ky < kh; ++ky, p += run) {
         const int iy = y * s.stride.height - s.padding.height + ky;
         if (iy < 0 || iy >= in.height || kx0 >= kx1) {
-          zero_floats<Arch>(p, kw * ig);
+          zero_floats<Arch>(p, run);
           continue;
         }
         zero_floats<Arch>(p, kx0 * ig);
@@ -83,7 +93,31 @@ void gather_patches(const layer_spec& s, tensor_view<const float> in, int n, int
         }
         zero_floats<Arch>(p + kx1 * ig, (kw - kx1) * ig);
       }
+    };
+    for (int x = 0; x < inner_begin; ++x) window(x);
+    if (inner_begin < inner_end) {
+      const float* rows[16];
+      const int taps = std::min(kh, 16);
+      for (int ky = 0; ky < taps; ++ky) {
+        const int iy = y * s.stride.height - s.padding.height + ky;
+        rows[ky] = iy < 0 || iy >= in.height ? nullptr : &in(n, iy, 0, 0);
+      }
+      if (kh <= 16) {
+        for (int x = inner_begin; x < inner_end; ++x) {
+          const std::ptrdiff_t offset = static_cast<std::ptrdiff_t>(x * sx - px) * ig;
+          for (int ky = 0; ky < kh; ++ky, p += run) {
+            if (rows[ky] == nullptr) {
+              zero_floats<Arch>(p, run);
+            } else {
+              copy_floats<Arch>(p, rows[ky] + offset, run);
+            }
+          }
+        }
+      } else {
+        for (int x = inner_begin; x < inner_end; ++x) window(x);
+      }
     }
+    for (int x = inner_end; x < s.output.width; ++x) window(x);
   }
 }
 

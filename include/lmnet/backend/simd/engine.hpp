@@ -162,7 +162,18 @@ class engine<backend::simd<Arch>, Plan> {
     const node& n = Plan.nodes[static_cast<std::size_t>(st.node)];
     const simd::packing& pk = schedule.packs[static_cast<std::size_t>(st.node)];
     const float* packed = ctx.packed(st.node);
-    const tensor_view<float> out = ctx.view(n.output);
+    tensor_view<float> out = ctx.view(n.output);
+    if (st.write >= 0) {  // straight into a channel shuffle's output (schedule.hpp, step::write)
+      const tensor_view<float> target = ctx.view(st.write);
+      const shape own =
+          st.kind == simd::step_kind::strided_copy ? Plan.value_at(st.source).image : n.spec.output;
+      out = {target.data + st.channel_offset,
+             target.batch,
+             own.height,
+             own.width,
+             own.channels,
+             target.channel_stride};
+    }
     const tensor_view<const float> in = ctx.view(n.input());
     const tensor_view<const float> residual = n.residual >= 0
                                                   ? tensor_view<const float>(ctx.view(n.residual))
@@ -172,7 +183,10 @@ class engine<backend::simd<Arch>, Plan> {
     const int q0 = n0 * out.height + rows.begin, q1 = n0 * out.height + rows.end;
     switch (st.kind) {
       case simd::step_kind::pointwise:
-        return simd::pointwise<Arch>(n.spec, in, out, residual, packed, pk, q0, q1);
+        return simd::pointwise<Arch>(n.spec, in, out, residual, packed, pk, q0, q1,
+                                     st.channel_step);
+      case simd::step_kind::strided_copy:
+        return simd::strided_copy<Arch>(ctx.view(st.source), out, st.channel_step, q0, q1);
       case simd::step_kind::depthwise:
         return simd::depthwise<Arch>(n.spec, in, out, residual, packed, q0, q1);
       case simd::step_kind::conv2d:

@@ -101,6 +101,7 @@ struct gemm_args {
   activation act = activation::none;
   int first_vector = 0;  // output registers [first_vector, last_vector) are computed (whole
   int last_vector = -1;  // blocks; -1: to the end), so threads can share out the channels
+  int c_step = 1;        // output channel j of a row goes to c[j * c_step] (a shuffled store)
 };
 
 namespace detail {
@@ -117,6 +118,7 @@ struct gemm_tile_args {
   const float* residual;
   std::ptrdiff_t residual_stride;
   activation act;
+  int c_step;
 };
 
 template <class Arch, int Rows, int Vectors>
@@ -158,7 +160,9 @@ void gemm_tile(const gemm_tile_args& t) {
       if (res != nullptr)
         x += last ? V::load_first(res + v * W, t.last_lanes) : V::load(res + v * W);
       x = V::activate(x, t.act);
-      if (last) {
+      if (t.c_step != 1) {
+        V::store_strided(c + v * W * t.c_step, x, t.c_step, last ? t.last_lanes : W);
+      } else if (last) {
         V::store_first(c + v * W, x, t.last_lanes);
       } else {
         V::store(c + v * W, x);
@@ -217,11 +221,11 @@ void gemm(const gemm_args& g) {
           nullptr,           g.a_stride, g.packed + static_cast<std::size_t>(l.k) * c0,
           bias + c0,         l.k,        nullptr,
           g.c_stride,        last_lanes, nullptr,
-          g.residual_stride, g.act};
+          g.residual_stride, g.act,      g.c_step};
       for (int r = r0; r < r1; r += tile) {
         const int m = std::min(tile, r1 - r);
         t.a = g.a + r * g.a_stride;
-        t.c = g.c + r * g.c_stride + c0;
+        t.c = g.c + r * g.c_stride + c0 * g.c_step;
         t.residual = g.residual == nullptr ? nullptr : g.residual + r * g.residual_stride + c0;
         kernels::table[static_cast<std::size_t>(here - 1)][static_cast<std::size_t>(m - 1)](t);
       }

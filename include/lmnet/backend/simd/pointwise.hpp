@@ -12,10 +12,11 @@ namespace lmnet::simd {
 
 /// A 1x1 convolution (grouped or not) over output rows [q0, q1) of the batch (row q: image
 /// q / height, row q % height): one product per group over the rows' pixels, read in place.
+/// With a `channel_step` (ungrouped only), output channel j goes to out's channel j * step.
 template <class Arch>
 void pointwise(const layer_spec& s, tensor_view<const float> in, tensor_view<float> out,
                tensor_view<const float> residual, const float* packed, const packing& p, int q0,
-               int q1) {
+               int q1, int channel_step = 1) {
   const std::ptrdiff_t p0 = static_cast<std::ptrdiff_t>(q0) * out.width;
   const std::ptrdiff_t p1 = static_cast<std::ptrdiff_t>(q1) * out.width;
   if (p0 >= p1) return;
@@ -35,6 +36,7 @@ void pointwise(const layer_spec& s, tensor_view<const float> in, tensor_view<flo
       a.residual_stride = residual.channel_stride;
     }
     a.act = s.act;
+    a.c_step = channel_step;
     gemm<Arch>(a);
   }
 }

@@ -32,6 +32,7 @@ enum class step_kind : std::uint8_t {
   channel_shuffle,
   softmax,
   fused_block,
+  strided_copy,  // a concat input that no layer produces, copied into its shuffled place
 };
 
 inline constexpr int max_branches = 4;
@@ -73,14 +74,21 @@ struct fused_block {
 
 struct step {
   step_kind kind = step_kind::pointwise;
-  int node = -1;   // the layer; for a fused block, its projection
+  int node = -1;   // the layer; for a fused block, its projection; for a copy, the shuffle
   int block = -1;  // index into schedule::blocks for fused blocks
   bool parallel = false;
+  // A concat followed by a channel shuffle is never materialised: the layers producing its
+  // inputs write straight into the shuffle's output, channel j of input i at i + j * step (a
+  // strided_copy brings the inputs no layer produces).
+  int write = -1;  // value whose memory receives the output instead of the node's own
+  int channel_offset = 0;
+  int channel_step = 1;
+  int source = -1;  // strided_copy: the value copied
 };
 
 template <std::size_t N, std::size_t V, std::size_t B>
 struct schedule {
-  std::array<step, N> steps{};
+  std::array<step, 2 * N> steps{};
   int step_count = 0;
   std::array<fused_block, B> blocks{};
   int block_count = 0;
@@ -271,6 +279,72 @@ constexpr bool match_block(const Plan& p, const block_record& b, int width, fuse
   return true;
 }
 
+// Folds each channel shuffle whose input is a concat read by nothing else into the concat's
+// producers: see step::write. Steps that go away are dropped from `steps`.
+template <class Plan>
+constexpr void fold_shuffles(const Plan& p, std::vector<step>& steps) {
+  auto step_of = [&](int node) {
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      if (steps[k].node == node && steps[k].kind != step_kind::fused_block)
+        return static_cast<int>(k);
+    }
+    return -1;
+  };
+  std::vector<step> result;
+  std::vector<bool> dropped(steps.size(), false);
+  std::vector<std::vector<step>> copies_at(steps.size());
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    if (steps[k].kind != step_kind::channel_shuffle) continue;
+    const node& sh = node_at(p, steps[k].node);
+    const lmnet::value& joined = p.value_at(sh.input());
+    if (joined.producer < 0 || joined.consumers != 1) continue;
+    const node& cat = node_at(p, joined.producer);
+    const int groups = sh.spec.groups;
+    if (cat.kind() != op::concat || cat.input_count != groups) continue;
+    bool equal = true;
+    for (int i = 0; i < groups; ++i) {
+      equal =
+          equal && p.value_at(cat.inputs[static_cast<std::size_t>(i)]).image.channels * groups ==
+                       joined.image.channels;
+    }
+    if (!equal) continue;
+    for (int i = 0; i < groups; ++i) {
+      const int v = cat.inputs[static_cast<std::size_t>(i)];
+      const lmnet::value& in = p.value_at(v);
+      const int producer = in.producer < 0 ? -1 : step_of(in.producer);
+      const bool redirect =
+          producer >= 0 && in.consumers == 1 && in.storage == joined.storage &&
+          steps[static_cast<std::size_t>(producer)].kind == step_kind::pointwise &&
+          steps[static_cast<std::size_t>(producer)].write < 0 &&
+          node_at(p, in.producer).spec.groups == 1;
+      if (redirect) {
+        step& pr = steps[static_cast<std::size_t>(producer)];
+        pr.write = sh.output;
+        pr.channel_offset = i;
+        pr.channel_step = groups;
+      } else {
+        step copy;
+        copy.kind = step_kind::strided_copy;
+        copy.node = steps[k].node;
+        copy.source = v;
+        copy.write = sh.output;
+        copy.channel_offset = i;
+        copy.channel_step = groups;
+        copy.parallel = sh.spec.output.size() >= parallel_threshold;
+        copies_at[k].push_back(copy);
+      }
+    }
+    dropped[k] = true;
+    const int concat_step = step_of(joined.producer);
+    if (concat_step >= 0) dropped[static_cast<std::size_t>(concat_step)] = true;
+  }
+  for (std::size_t k = 0; k < steps.size(); ++k) {
+    for (const step& c : copies_at[k]) result.push_back(c);
+    if (!dropped[k]) result.push_back(steps[k]);
+  }
+  steps = result;
+}
+
 template <class Plan>
 constexpr bool parallel_worth(const Plan& p, const step& s) {
   const node& n = node_at(p, s.node);
@@ -309,6 +383,7 @@ constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
     for (int i = r.first; i <= r.last; ++i) block_of[static_cast<std::size_t>(i)] = s.block_count;
     ++s.block_count;
   }
+  std::vector<step> steps;
   for (int i = 0; i < static_cast<int>(N); ++i) {
     const node& n = node_at(p, i);
     const int b = block_of[static_cast<std::size_t>(i)];
@@ -360,8 +435,10 @@ constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
     }
     st.node = i;
     st.parallel = detail::parallel_worth(p, st);
-    s.steps[static_cast<std::size_t>(s.step_count++)] = st;
+    steps.push_back(st);
   }
+  detail::fold_shuffles(p, steps);
+  for (const step& st : steps) s.steps[static_cast<std::size_t>(s.step_count++)] = st;
 
   // Scratch per thread: the largest need of any step.
   for (int k = 0; k < s.step_count; ++k) {
@@ -396,6 +473,13 @@ constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
       const fused_block& f = s.blocks[static_cast<std::size_t>(st.block)];
       touch(f.input, k, false);
       touch(f.output, k, true);
+    } else if (st.kind == step_kind::strided_copy) {
+      touch(st.source, k, false);
+      touch(st.write, k, true);
+    } else if (st.write >= 0) {
+      for (int j = 0; j < n.input_count; ++j)
+        touch(n.inputs[static_cast<std::size_t>(j)], k, false);
+      touch(st.write, k, true);
     } else {
       for (int j = 0; j < n.input_count; ++j)
         touch(n.inputs[static_cast<std::size_t>(j)], k, false);

@@ -71,6 +71,33 @@ struct vector {
     for (int i = 0; i < n; ++i) p[i] = lanes[i];
   }
 
+  /// Writes lane j of `v` to p[j * step] for j < n: a channel shuffle done while storing. Two
+  /// permutes and two masked stores for step 2 on AVX-512; lane by lane otherwise.
+  static LMNET_FORCEINLINE void store_strided(float* p, batch v, int step, int n) {
+#if XSIMD_WITH_AVX512F
+    if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+      if (step == 2) {
+        // Lane j goes to position 2j: lanes 0..7 fill the even positions of the first register,
+        // lanes 8..15 those of the second.
+        const __m512i low = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+        const __m512i high =
+            _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+        const unsigned even = 0x5555u;
+        const unsigned first = n >= 8 ? 0xFFFFu : (1u << (2 * n)) - 1u;
+        const unsigned second = n <= 8 ? 0u : (1u << (2 * (n - 8))) - 1u;
+        _mm512_mask_storeu_ps(p, static_cast<__mmask16>(even & first),
+                              _mm512_maskz_permutexvar_ps(static_cast<__mmask16>(0xFFFF), low, v));
+        _mm512_mask_storeu_ps(p + 16, static_cast<__mmask16>(even & second),
+                              _mm512_maskz_permutexvar_ps(static_cast<__mmask16>(0xFFFF), high, v));
+        return;
+      }
+    }
+#endif
+    alignas(64) float lanes[width];
+    v.store_aligned(lanes);
+    for (int i = 0; i < n; ++i) p[static_cast<std::ptrdiff_t>(i) * step] = lanes[i];
+  }
+
   // GCC 12 warns about the undefined pass-through register of _mm512_max_ps/_mm512_min_ps
   // (-Wmaybe-uninitialized); the zero-masked forms compute the same without one.
   static LMNET_FORCEINLINE batch max(batch a, batch b) {
