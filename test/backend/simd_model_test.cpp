@@ -61,6 +61,30 @@ inline constexpr auto tiny = network{input{1, 1, 3},
                                      l_bottleneck<>{.out = 22},
                                      dense{.out = 4}};
 
+// A standard convolution read only by an expansion-free block runs as that block's expansion
+// (odd sizes, stride 2 in the convolution, then in the block); with a residual reading its output,
+// it runs alone.
+inline constexpr auto fused_stems =
+    network{input{13, 10, 3},
+            conv2d{.out = 9, .stride = 2},
+            batch_norm{},
+            relu6,
+            inverted_residual{.out = 11, .expansion = 1},
+            conv2d{.out = 5, .kernel = 5, .padding = 2},
+            relu,
+            inverted_residual{.out = 6, .stride = 2, .expansion = 1},
+            conv2d{.out = 7},
+            inverted_residual{.out = 7, .expansion = 1},
+            global_avg_pool{},
+            dense{.out = 3}};
+
+template <class Schedule>
+constexpr int count_steps(const Schedule& s, simd::step_kind kind) {
+  int count = 0;
+  for (int k = 0; k < s.step_count; ++k) count += s.steps[static_cast<std::size_t>(k)].kind == kind;
+  return count;
+}
+
 template <const auto& Net, compile_options Options = compile_options{}, class... EngineArgs>
 void check_against_reference(int batch, std::uint32_t seed, EngineArgs&... engine_args) {
   model<Net, backend::reference, Options> ref(batch);
@@ -85,6 +109,22 @@ void check_against_reference(int batch, std::uint32_t seed, EngineArgs&... engin
 TEST_CASE("simd model: mobilenet_v2 at 224x224 and 32x32") {
   check_against_reference<mobilenet_v2_224>(1, 1);
   check_against_reference<mobilenet_v2_32>(2, 2);
+  // The stem runs as the first block's expansion: no standalone standard convolution is left.
+  constexpr auto& s = model<mobilenet_v2_224, backend::simd<>>::engine_type::schedule;
+  static_assert(count_steps(s, simd::step_kind::conv2d) == 0);
+  static_assert(s.blocks[0].expand_is_conv);
+}
+
+TEST_CASE("simd model: standard convolutions fused into the blocks that read them") {
+  constexpr auto& s = model<fused_stems, backend::simd<>>::engine_type::schedule;
+  static_assert(s.block_count == 3);
+  static_assert(s.blocks[0].expand_is_conv && s.blocks[1].expand_is_conv);
+  static_assert(!s.blocks[2].expand_is_conv, "its residual reads the convolution's output");
+  static_assert(count_steps(s, simd::step_kind::conv2d) == 1);
+  check_against_reference<fused_stems>(1, 22);
+  check_against_reference<fused_stems>(3, 23);
+  thread_pool two(2);
+  check_against_reference<fused_stems>(1, 24, two);
 }
 
 TEST_CASE("simd model: CIFAR-size mobilenet_v2 (width 1 and 0.5)") {
@@ -95,15 +135,9 @@ TEST_CASE("simd model: CIFAR-size mobilenet_v2 (width 1 and 0.5)") {
 TEST_CASE("simd model: shufflenet_v2 (CIFAR size, and 64x64 with stem pooling)") {
   // Every concat + channel shuffle is folded into the layers that produce the concat's inputs.
   constexpr auto& s = model<shufflenet_v2_cifar, backend::simd<>>::engine_type::schedule;
-  constexpr auto steps_of = [](simd::step_kind kind) {
-    int count = 0;
-    for (int k = 0; k < s.step_count; ++k)
-      count += s.steps[static_cast<std::size_t>(k)].kind == kind;
-    return count;
-  };
-  static_assert(steps_of(simd::step_kind::channel_shuffle) == 0);
-  static_assert(steps_of(simd::step_kind::concat) == 0);
-  static_assert(steps_of(simd::step_kind::strided_copy) == 13);  // the stride-1 units' halves
+  static_assert(count_steps(s, simd::step_kind::channel_shuffle) == 0);
+  static_assert(count_steps(s, simd::step_kind::concat) == 0);
+  static_assert(count_steps(s, simd::step_kind::strided_copy) == 13);  // the stride-1 units' halves
   check_against_reference<shufflenet_v2_cifar>(2, 5);
   check_against_reference<shufflenet_v2_64>(1, 6);
 }

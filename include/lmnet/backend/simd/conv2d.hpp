@@ -123,6 +123,31 @@ void gather_patches(const layer_spec& s, tensor_view<const float> in, int n, int
 
 }  // namespace detail
 
+/// Output rows [y0, y1) of image n of an ungrouped convolution, without residual, into rows of
+/// pixels `pitch` floats apart starting at `out` (a fused block's ring of rows, whose padding
+/// channels take whole registers). Rows are taken `conv2d_chunk_rows(s)` at a time.
+template <class Arch>
+void conv2d_rows(const layer_spec& s, tensor_view<const float> in, int n, int y0, int y1,
+                 float* out, std::ptrdiff_t pitch, int store_channels, const float* packed,
+                 const packing& p, float* scratch) {
+  const int chunk = conv2d_chunk_rows(s);
+  for (int y = y0; y < y1; y += chunk) {
+    const int end = std::min(y1, y + chunk);
+    detail::gather_patches<Arch>(s, in, n, 0, y, end, scratch);
+    gemm_args a;
+    a.a = scratch;
+    a.a_stride = p.gemm.k;
+    a.rows = (end - y) * s.output.width;
+    a.packed = packed;
+    a.layout = p.gemm;
+    a.c = out + static_cast<std::ptrdiff_t>(y - y0) * s.output.width * pitch;
+    a.c_stride = pitch;
+    a.n_store = store_channels;
+    a.act = s.act;
+    gemm<Arch>(a);
+  }
+}
+
 /// A standard convolution over output rows [q0, q1) of the batch (row q: image q / height, row
 /// q % height), with `conv2d_scratch_floats(s)` floats of scratch.
 template <class Arch>

@@ -3,6 +3,7 @@
 // the rows each stage needs are computed once into rings of rows that stay in cache.
 #pragma once
 
+#include <lmnet/backend/simd/conv2d.hpp>
 #include <lmnet/backend/simd/depthwise.hpp>
 #include <lmnet/backend/simd/gemm.hpp>
 #include <lmnet/backend/simd/packing.hpp>
@@ -55,7 +56,8 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
   detail::row_ring hidden;
   if (expands) {
     hidden = {scratch + f.hidden_offset, f.hidden_rows,
-              static_cast<std::ptrdiff_t>(x.width) * f.hidden_pitch, 0, 0};
+              static_cast<std::ptrdiff_t>(nodes[f.expand].spec.output.width) * f.hidden_pitch, 0,
+              0};
   }
   const std::ptrdiff_t hidden_stride = expands ? f.hidden_pitch : x.channel_stride;
   auto hidden_row = [&](int r) -> const float* { return expands ? hidden.row(r) : &x(n, r, 0, 0); };
@@ -65,6 +67,12 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
     const packing& pk = packs[f.expand];
     for (int r = hidden.start(lo); r < hi;) {
       const int piece = std::min(hi, (r / hidden.capacity + 1) * hidden.capacity);
+      if (f.expand_is_conv) {
+        conv2d_rows<Arch>(e.spec, x, n, r, piece, hidden.row(r), f.hidden_pitch, f.hidden_pitch,
+                          weights + pk.offset, pk, scratch + f.patch_offset);
+        r = piece;
+        continue;
+      }
       gemm_args g;
       g.a = &x(n, r, 0, 0);
       g.a_stride = x.channel_stride;

@@ -57,9 +57,11 @@ struct fused_branch {
 /// them, and the projection (with the residual) consumes their output while it is in cache. The
 /// expanded tensor never exists whole.
 struct fused_block {
-  int input = -1;   // value the block reads
-  int output = -1;  // value it writes
-  int expand = -1;  // pointwise expansion node, or -1 when the depthwise layers read the input
+  int input = -1;                // value the block reads
+  int output = -1;               // value it writes
+  int expand = -1;               // expansion node, or -1 when the depthwise layers read the input
+  bool expand_is_conv = false;   // a standard convolution (a stem) rather than a pointwise one
+  std::size_t patch_offset = 0;  // its patch matrix in the scratch
   int project = -1;
   int hidden_pitch = 0;  // floats per pixel in the hidden ring
   int hidden_rows = 0;   // ring capacity, in rows
@@ -149,6 +151,10 @@ constexpr std::size_t size_block(const Plan& p, fused_block& f, int rows, int wi
   }
   if (f.expand >= 0) {
     const layer_spec& e = node_at(p, f.expand).spec;
+    if (f.expand_is_conv) {
+      f.patch_offset = cursor;
+      cursor += round_up_16(conv2d_scratch_floats(e));
+    }
     f.hidden_rows = hidden_hi - hidden_lo;
     f.hidden_pitch = (e.output.channels + width - 1) / width * width;
     f.hidden_offset = cursor;
@@ -271,6 +277,20 @@ constexpr bool match_block(const Plan& p, const block_record& b, int width, fuse
     total += f.branches[static_cast<std::size_t>(k)].channels;
   if (total != proj.spec.input.channels) return false;
 
+  // Without an expansion, a standard convolution (MobileNetV2's stem) whose output only this block
+  // reads becomes the expansion: its output rows go to the ring too.
+  const lmnet::value& x = value(f.input);
+  if (f.expand < 0 && x.producer >= 0 && x.consumers == 1 && x.storage == f.input &&
+      f.input != p.output_value) {
+    const node& c = node_at(p, x.producer);
+    if (c.kind() == op::conv2d && !c.elided && c.residual < 0 && c.spec.groups == 1 &&
+        c.input() != f.input) {
+      f.expand = x.producer;
+      f.expand_is_conv = true;
+      f.input = c.input();
+    }
+  }
+
   // The largest chunk whose buffers fit the budget.
   const int height = proj.spec.output.height;
   int rows = height;
@@ -379,8 +399,10 @@ constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
     for (int i = r.first; free && i <= r.last; ++i)
       free = block_of[static_cast<std::size_t>(i)] < 0;
     if (!free || !detail::match_block(p, r, Width, f)) continue;
+    if (f.expand_is_conv && block_of[static_cast<std::size_t>(f.expand)] >= 0) continue;
     s.blocks[static_cast<std::size_t>(s.block_count)] = f;
     for (int i = r.first; i <= r.last; ++i) block_of[static_cast<std::size_t>(i)] = s.block_count;
+    if (f.expand_is_conv) block_of[static_cast<std::size_t>(f.expand)] = s.block_count;
     ++s.block_count;
   }
   std::vector<step> steps;
