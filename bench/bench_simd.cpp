@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The simd backend's benchmarks:
-//   peak/fma                       the machine's fp32 FMA peak (independent FMA chains on
-//   registers) layer/<net>/<node>_<shape>/lmnet  each distinct weight layer of MobileNetV2
-//   (224x224) and
-//                                  L-Mobilenet (32x32) alone, activations from memory
-//   block/<net>/<node>             each fused bottleneck of those networks alone
-//   network/<model>/<HxW>/threads:<n>  whole networks, batch 1, on 1 and 2 threads
+// - peak/fma: the machine's fp32 FMA peak (independent FMA chains on registers);
+// - layer/<net>/<node>_<shape>/lmnet: each distinct weight layer of MobileNetV2 (224x224) and
+//   L-Mobilenet (32x32) alone, activations from memory;
+// - block/<net>/<node>: each fused bottleneck of those networks alone;
+// - network/<model>/<HxW>/threads:<n>: whole networks, batch 1, on 1 and 2 threads.
 // Layers and blocks report GFLOP/s and GB/s (activations and weights moved once).
 #include "layer_cases.hpp"
 

@@ -3,7 +3,9 @@
 Inputs (in the directory given): simd.json, onednn.json, xnnpack.json (Google Benchmark JSON of
 bench_simd, bench_onednn, bench_xnnpack), torch_<threads>.jsonl (tools/bench_torch.py),
 peak_rss.txt (lmnet_peak_rss). Writes performance.md and performance.png there, and prints the
-tables, then one line per network case and the peak line, last:
+tables, then one line per target ('check ...': L-Mobilenet's speedups, the speedup of two threads,
+the pointwise layers' fractions of the FMA peak, peak memory), then, last, one line per network
+case and the peak line:
 
   network <model> <HxW> threads=<n> lmnet_ms=<a> onednn_ms=<b> xnnpack_ms=<c> ratio_best=<a/min(b,c)>
   peak_gflops=<p> pointwise_best_fraction=<f>
@@ -134,6 +136,33 @@ def plot(directory, networks, layers, peak):
     return path
 
 
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def done_when_lines(networks, fractions, rss_path):
+    """The figures the targets of the simd backend are read from, one line each with its target."""
+    ms = {(n['model'], n['size'], n['threads']): n['lmnet_ms'] for n in networks}
+    lines = [
+        'check l_mobilenet_speedup threads=1 vs_mobilenet_v2_cifar='
+        f"{fmt(ratio(ms[('mobilenet_v2_cifar', 32, 1)], ms[('l_mobilenet', 32, 1)]), 2)} "
+        f"(target >=3) vs_shufflenet_v2_cifar="
+        f"{fmt(ratio(ms[('shufflenet_v2_cifar', 32, 1)], ms[('l_mobilenet', 32, 1)]), 2)} "
+        '(target >=2)',
+        'check threads_speedup mobilenet_v2 224x224 threads=2_vs_1='
+        f"{fmt(ratio(ms[('mobilenet_v2', 224, 1)], ms[('mobilenet_v2', 224, 2)]), 2)} "
+        '(target >=1.6)',
+    ]
+    if fractions:
+        lines.append(f'check pointwise_ge64_inputs layers={len(fractions)} '
+                     f'fraction_of_peak min={min(fractions):.3f} '
+                     f'median={statistics.median(fractions):.3f} max={max(fractions):.3f} '
+                     '(target >=0.5)')
+    if os.path.exists(rss_path):
+        lines.append('check mobilenet_v2 224x224 threads=1 ' + open(rss_path).read().strip())
+    return lines
+
+
 def main():
     directory = sys.argv[1]
     simd = load_benchmarks(os.path.join(directory, 'simd.json'))
@@ -200,6 +229,8 @@ def main():
 
     print(table)
     print()
+    for line in done_when_lines(networks, fractions, rss_path):
+        print(line)
     for n in networks:
         print(f"network {n['model']} {n['size']}x{n['size']} threads={n['threads']} "
               f"lmnet_ms={fmt(n['lmnet_ms'], 3)} onednn_ms={fmt(n['onednn_ms'], 3)} "

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // One binary that runs the network with AVX-512 kernels on machines that have them and with
-// AVX2 kernels elsewhere: the instruction set is chosen once, at run time (docs/simd.md).
+// AVX2 kernels elsewhere: the instruction set is chosen once, at run time (docs/performance.md).
 // Compiled for the baseline instruction set.
 //
 //   lmnet_example_runtime_dispatch            the best the machine offers
