@@ -147,8 +147,7 @@ void register_blocks(const char* network) {
 }
 
 template <const auto& Net>
-void network(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
+void network(benchmark::State& state, int threads) {
   std::unique_ptr<thread_pool> pool;
   std::unique_ptr<model<Net, backend::simd<>>> m;
   if (threads > 1) {
@@ -174,9 +173,9 @@ inline constexpr auto shufflenet_v2_cifar =
 template <const auto& Net>
 void register_network(const std::string& name) {
   for (int threads : {1, 2}) {
-    benchmark::RegisterBenchmark((name + "/threads:" + std::to_string(threads)).c_str(),
-                                 network<Net>)
-        ->Arg(threads)
+    benchmark::RegisterBenchmark(
+        (name + "/threads:" + std::to_string(threads)).c_str(),
+        [threads](benchmark::State& state) { network<Net>(state, threads); })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
