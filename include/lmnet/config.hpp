@@ -27,3 +27,10 @@
 #else
 #define LMNET_RESTRICT
 #endif
+
+// Inlines every call inside a kernel, lambdas included, so register tiles stay in registers.
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define LMNET_FLATTEN __attribute__((flatten))
+#else
+#define LMNET_FLATTEN
+#endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Inference allocates nothing: every global allocation is counted while models run.
+#include <lmnet/backend/simd.hpp>
 #include <lmnet/lmnet.hpp>
 
 #include <doctest/doctest.h>
@@ -62,4 +63,29 @@ TEST_CASE("model: inference allocates nothing (the counter does count)") {
   CHECK(allocations_during_inference<lm>(1) == 0);
   CHECK(allocations_during_inference<lm>(4) == 0);
   CHECK(allocations_during_inference<sh>(2) == 0);
+}
+
+namespace {
+inline constexpr auto mb =
+    lmnet::models::mobilenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
+
+template <const auto& Net, class... EngineArgs>
+long simd_allocations_during_inference(int batch, EngineArgs&... engine_args) {
+  lmnet::model<Net, lmnet::backend::simd<>> m(batch, engine_args...);
+  m.load(lmnet::random_weights{});
+  const std::vector<float> images(m.input_shape.size() * static_cast<std::size_t>(batch), 0.25f);
+  (void)m.infer(images, batch);
+  const long before = allocations.load();
+  for (int i = 0; i < 3; ++i) (void)m.infer(images, batch);
+  return allocations.load() - before;
+}
+}  // namespace
+
+TEST_CASE("simd model: inference allocates nothing, on one thread or on a pool") {
+  lmnet::thread_pool pool(2);
+  CHECK(simd_allocations_during_inference<lm>(1) == 0);
+  CHECK(simd_allocations_during_inference<mb>(1) == 0);
+  CHECK(simd_allocations_during_inference<sh>(2) == 0);
+  CHECK(simd_allocations_during_inference<lm>(1, pool) == 0);
+  CHECK(simd_allocations_during_inference<mb>(3, pool) == 0);
 }

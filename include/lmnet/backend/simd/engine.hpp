@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/channels.hpp>
+#include <lmnet/backend/simd/conv2d.hpp>
+#include <lmnet/backend/simd/dense.hpp>
+#include <lmnet/backend/simd/depthwise.hpp>
+#include <lmnet/backend/simd/elementwise.hpp>
+#include <lmnet/backend/simd/fused_block.hpp>
+#include <lmnet/backend/simd/packing.hpp>
+#include <lmnet/backend/simd/pointwise.hpp>
+#include <lmnet/backend/simd/pooling.hpp>
+#include <lmnet/backend/simd/schedule.hpp>
+#include <lmnet/backend/simd/softmax.hpp>
+#include <lmnet/backend/simd/vector.hpp>
+#include <lmnet/backend/tags.hpp>
+#include <lmnet/core/aligned_buffer.hpp>
+#include <lmnet/core/error.hpp>
+#include <lmnet/core/executor.hpp>
+#include <lmnet/core/tensor_view.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string>
+
+namespace lmnet {
+
+namespace simd::detail {
+
+// The share [begin, end) of `total` items that part `part` of `parts` takes.
+struct share {
+  int begin;
+  int end;
+};
+constexpr share split(int total, int part, int parts) {
+  return {static_cast<int>(static_cast<long long>(total) * part / parts),
+          static_cast<int>(static_cast<long long>(total) * (part + 1) / parts)};
+}
+
+template <class Plan>
+constexpr int largest_depthwise_kernel(const Plan& p) {
+  int k = 0;
+  for (const node& n : p.nodes) {
+    if (n.kind() == op::depthwise_conv2d) k = std::max(k, n.spec.kernel.height);
+  }
+  return k;
+}
+
+}  // namespace simd::detail
+
+/// Runs a plan with xsimd kernels for `Arch`: weights packed at load time into each kernel's
+/// layout, bottleneck blocks fused, work shared out by an executor (the caller's, or none: one
+/// thread). Nothing is allocated after construction.
+///
+///     lmnet::thread_pool pool(2);
+///     lmnet::model<net, lmnet::backend::simd<>> m(1, pool);   // batch 1 on two threads
+template <class Arch, const auto& Plan>
+class engine<backend::simd<Arch>, Plan> {
+  using vector = simd::vector<Arch>;
+
+ public:
+  static constexpr auto schedule = simd::make_schedule<vector::width, vector::registers>(Plan);
+  static_assert(simd::detail::largest_depthwise_kernel(Plan) <= simd::max_depthwise_kernel,
+                "lmnet: the simd backend runs depthwise kernels of up to 64 rows");
+
+  /// Runs on the calling thread.
+  explicit engine(int max_batch) : engine(max_batch, serial()) {}
+
+  /// Runs on `exec`, which must outlive the engine; a batch of at least `exec.concurrency()`
+  /// images is shared out image by image, a smaller one row by row inside each layer (layers too
+  /// small to gain from it run on the calling thread).
+  template <executor E>
+  engine(int max_batch, E& exec)
+      : max_batch_(max_batch),
+        executor_(exec),
+        threads_(std::max(1, static_cast<int>(exec.concurrency()))),
+        arena_(schedule.arena_floats * static_cast<std::size_t>(max_batch)),
+        weights_(schedule.weight_floats),
+        scratch_(schedule.scratch_floats * static_cast<std::size_t>(threads_)) {}
+
+  /// Packs the canonical folded weights (io/bind.hpp) into each kernel's layout.
+  void load(std::span<const float> folded) {
+    if (folded.size() < Plan.weight_floats) {
+      throw error("folded weights hold " + std::to_string(folded.size()) +
+                  " floats, the network needs " + std::to_string(Plan.weight_floats));
+    }
+    for (std::size_t i = 0; i < Plan.nodes.size(); ++i) {
+      const node& n = Plan.nodes[i];
+      if (!has_weights(n.kind())) continue;
+      const simd::packing& pk = schedule.packs[i];
+      simd::pack_weights(n.spec, pk, folded.data() + n.weight_offset, folded.data() + n.bias_offset,
+                         {weights_.data() + pk.offset, pk.floats});
+    }
+  }
+
+  /// Runs `batch` images and returns a view of the output in the arena.
+  tensor_view<const float> run(const float* images, int batch) {
+    if (batch < 1 || batch > max_batch_) {
+      throw error("batch of " + std::to_string(batch) + " images, the engine was built for 1 to " +
+                  std::to_string(max_batch_));
+    }
+    const context ctx{this, images, batch};
+    // Tensors share arena memory when their lifetimes do not overlap, so every image must finish
+    // a step before any starts the next: each step is one parallel_for, split image by image
+    // when there are enough images, row by row (or channel by channel) otherwise.
+    const bool by_image = batch >= threads_;
+    for (int k = 0; k < schedule.step_count; ++k) {
+      const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
+      if (threads_ == 1 || !(by_image || st.parallel)) {
+        run_step(ctx, st, 0, batch, 0, 1, 0);
+      } else if (by_image) {
+        executor_.parallel_for(threads_, [&](int t) {
+          const auto mine = simd::detail::split(batch, t, threads_);
+          if (mine.begin < mine.end) run_step(ctx, st, mine.begin, mine.end, 0, 1, t);
+        });
+      } else {
+        executor_.parallel_for(threads_,
+                               [&](int t) { run_step(ctx, st, 0, batch, t, threads_, t); });
+      }
+    }
+    return ctx.view(Plan.output_value);
+  }
+
+  int max_batch() const { return max_batch_; }
+  int threads() const { return threads_; }
+
+ private:
+  static inline_executor& serial() {
+    static inline_executor one;
+    return one;
+  }
+
+  struct context {
+    engine* self;
+    const float* images;  // the caller's batch: the network input
+    int batch;
+
+    tensor_view<float> view(int v) const {
+      const value& x = Plan.value_at(v);
+      float* base = x.storage < 0 ? const_cast<float*>(images)
+                                  : self->arena_.data() +
+                                        schedule.offsets[static_cast<std::size_t>(x.storage)] *
+                                            static_cast<std::size_t>(batch);
+      return {base + x.channel_offset, batch, x.image.height, x.image.width, x.image.channels,
+              Plan.channel_stride(v)};
+    }
+    const float* packed(int node) const {
+      return self->weights_.data() + schedule.packs[static_cast<std::size_t>(node)].offset;
+    }
+    float* scratch(int thread) const {
+      return self->scratch_.data() + schedule.scratch_floats * static_cast<std::size_t>(thread);
+    }
+  };
+
+  // Step `st` on images [n0, n1), part `part` of `parts` of its work, with thread `thread`'s
+  // scratch.
+  static void run_step(const context& ctx, const simd::step& st, int n0, int n1, int part,
+                       int parts, int thread) {
+    const node& n = Plan.nodes[static_cast<std::size_t>(st.node)];
+    const simd::packing& pk = schedule.packs[static_cast<std::size_t>(st.node)];
+    const float* packed = ctx.packed(st.node);
+    tensor_view<float> out = ctx.view(n.output);
+    if (st.write >= 0) {  // straight into a channel shuffle's output (schedule.hpp, step::write)
+      const tensor_view<float> target = ctx.view(st.write);
+      const shape own =
+          st.kind == simd::step_kind::strided_copy ? Plan.value_at(st.source).image : n.spec.output;
+      out = {target.data + st.channel_offset,
+             target.batch,
+             own.height,
+             own.width,
+             own.channels,
+             target.channel_stride};
+    }
+    const tensor_view<const float> in = ctx.view(n.input());
+    const tensor_view<const float> residual = n.residual >= 0
+                                                  ? tensor_view<const float>(ctx.view(n.residual))
+                                                  : tensor_view<const float>{};
+    // Output rows (image, row) of this part.
+    const auto rows = simd::detail::split((n1 - n0) * out.height, part, parts);
+    const int q0 = n0 * out.height + rows.begin, q1 = n0 * out.height + rows.end;
+    switch (st.kind) {
+      case simd::step_kind::pointwise:
+        return simd::pointwise<Arch>(n.spec, in, out, residual, packed, pk, q0, q1,
+                                     st.channel_step);
+      case simd::step_kind::strided_copy:
+        return simd::strided_copy<Arch>(ctx.view(st.source), out, st.channel_step, q0, q1);
+      case simd::step_kind::depthwise:
+        return simd::depthwise<Arch>(n.spec, in, out, residual, packed, q0, q1);
+      case simd::step_kind::conv2d:
+        return simd::conv2d<Arch>(n.spec, in, out, residual, packed, pk, q0, q1,
+                                  ctx.scratch(thread));
+      case simd::step_kind::dense:
+        return simd::dense<Arch>(n.spec, in, out, packed, pk, n0, n1, part, parts,
+                                 ctx.scratch(thread));
+      case simd::step_kind::max_pool2d:
+        return simd::max_pool2d<Arch>(in, out, n.spec, q0, q1);
+      case simd::step_kind::global_avg_pool:
+        return simd::global_avg_pool<Arch>(in, out, q0, q1);  // one output row per image
+      case simd::step_kind::add:
+        return simd::add<Arch>(in, ctx.view(n.inputs[1]), out, n.spec.act, q0, q1);
+      case simd::step_kind::activation:
+        return simd::apply_activation<Arch>(in, out, n.spec.act, q0, q1);
+      case simd::step_kind::concat: {
+        std::array<tensor_view<const float>, max_node_inputs> inputs{};
+        for (int k = 0; k < n.input_count; ++k) {
+          inputs[static_cast<std::size_t>(k)] = ctx.view(n.inputs[static_cast<std::size_t>(k)]);
+        }
+        return simd::concat({inputs.data(), static_cast<std::size_t>(n.input_count)}, out, q0, q1);
+      }
+      case simd::step_kind::channel_shuffle:
+        return simd::channel_shuffle(in, out, n.spec.groups, q0, q1);
+      case simd::step_kind::softmax:
+        return simd::softmax(in, out, q0, q1);
+      case simd::step_kind::fused_block: {
+        const simd::fused_block& f = schedule.blocks[static_cast<std::size_t>(st.block)];
+        const tensor_view<const float> x = ctx.view(f.input);
+        for (int q = q0; q < q1;) {
+          const int image = q / out.height, y = q % out.height;
+          const int y1 = std::min(out.height, y + (q1 - q));
+          simd::run_fused_block<Arch>(f, Plan.nodes.data(), schedule.packs.data(),
+                                      ctx.self->weights_.data(), x, out, residual, image, y, y1,
+                                      ctx.scratch(thread));
+          q += y1 - y;
+        }
+        return;
+      }
+    }
+  }
+
+  int max_batch_;
+  executor_ref executor_;
+  int threads_;
+  aligned_buffer arena_;
+  aligned_buffer weights_;
+  aligned_buffer scratch_;
+};
+
+}  // namespace lmnet

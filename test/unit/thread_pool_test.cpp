@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: Apache-2.0
+// The executor concept, the inline executor and the default thread pool: every task runs once,
+// tasks run concurrently, concurrent callers are served one after another, and an idle pool
+// sleeps instead of spinning.
+#include <lmnet/core/executor.hpp>
+#include <lmnet/core/thread_pool.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <sys/resource.h>
+#include <thread>
+#include <vector>
+
+using namespace lmnet;
+
+static_assert(executor<thread_pool>);
+static_assert(executor<inline_executor>);
+static_assert(executor<executor_ref>);
+static_assert(!executor<int>);
+
+namespace {
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+}  // namespace
+
+TEST_CASE("thread_pool: every index runs exactly once") {
+  for (int threads = 1; threads <= 4; ++threads) {
+    thread_pool pool(threads);
+    CHECK(pool.concurrency() == threads);
+    for (int count : {0, 1, 2, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<std::size_t>(count));
+      for (int round = 0; round < 20; ++round) {
+        pool.parallel_for(count, [&](int i) { hits[static_cast<std::size_t>(i)].fetch_add(1); });
+      }
+      for (const auto& h : hits) CHECK(h.load() == 20);
+    }
+  }
+}
+
+TEST_CASE("thread_pool: tasks run on several threads at once") {
+  thread_pool pool(3);
+  std::atomic<int> started{0};
+  std::atomic<bool> overlapped{false};
+  std::set<std::thread::id> ids;
+  std::mutex ids_mutex;
+  pool.parallel_for(3, [&](int) {
+    {
+      const std::lock_guard<std::mutex> lock(ids_mutex);
+      ids.insert(std::this_thread::get_id());
+    }
+    started.fetch_add(1);
+    // Wait (bounded) for another task to start: only possible if two run at the same time.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (started.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    if (started.load() >= 2) overlapped = true;
+  });
+  CHECK(overlapped.load());
+  CHECK(ids.size() >= 2);
+}
+
+TEST_CASE("thread_pool: concurrent callers take turns") {
+  thread_pool pool(2);
+  std::atomic<long> total{0};
+  auto caller = [&] {
+    for (int round = 0; round < 200; ++round) {
+      pool.parallel_for(5, [&](int i) { total.fetch_add(i + 1); });
+    }
+  };
+  std::thread a(caller), b(caller);
+  a.join();
+  b.join();
+  CHECK(total.load() == 2L * 200 * 15);
+}
+
+TEST_CASE("thread_pool: an idle pool sleeps") {
+  thread_pool pool(3, std::chrono::microseconds{200});
+  pool.parallel_for(8, [](int) {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the spin window has passed
+  const double before = cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double idle = cpu_seconds() - before;
+  // Two spinning workers would burn about 0.6 s of CPU here.
+  CHECK(idle < 0.05);
+}
+
+TEST_CASE("executors: inline runs in order on the caller, errors are clear") {
+  inline_executor serial;
+  std::vector<int> order;
+  executor_ref ref(serial);
+  CHECK(ref.concurrency() == 1);
+  const std::thread::id caller = std::this_thread::get_id();
+  bool elsewhere = false;
+  ref.parallel_for(4, [&](int i) {
+    order.push_back(i);
+    elsewhere = elsewhere || std::this_thread::get_id() != caller;
+  });
+  CHECK(!elsewhere);
+  CHECK(order == std::vector<int>{0, 1, 2, 3});
+  CHECK_THROWS_WITH_AS(thread_pool(0), "lmnet: thread_pool needs at least 1 thread, got 0",
+                       lmnet::error);
+}

@@ -1,0 +1,243 @@
+"""Reads what scripts/compare-peers measured and prints the comparison.
+
+Inputs (in the directory given): simd.json, onednn.json, xnnpack.json (Google Benchmark JSON of
+bench_simd, bench_onednn, bench_xnnpack), torch_<threads>.jsonl (tools/bench_torch.py),
+peak_rss.txt (lmnet_peak_rss). Writes performance.md and performance.png there, and prints the
+tables, then one line per target ('check ...': L-Mobilenet's speedups, the speedup of two threads,
+the pointwise layers' fractions of the FMA peak, peak memory), then, last, one line per network
+case and the peak line:
+
+  network <model> <HxW> threads=<n> lmnet_ms=<a> onednn_ms=<b> xnnpack_ms=<c> ratio_best=<a/min(b,c)>
+  peak_gflops=<p> pointwise_best_fraction=<f>
+"""
+
+import json
+import os
+import re
+import statistics
+import sys
+
+CASES = [('mobilenet_v2', 224), ('mobilenet_v2', 32), ('mobilenet_v2_cifar', 32),
+         ('shufflenet_v2_cifar', 32), ('l_mobilenet', 32)]
+THREADS = [1, 2]
+
+
+def load_benchmarks(path):
+    """name -> {'ms': median real time in ms, 'gflops': median GFLOP/s, 'label': ...}."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        data = json.load(f)
+    runs = {}
+    for b in data['benchmarks']:
+        if b.get('error_occurred'):
+            continue
+        # Benchmarks timed in real time (the multi-threaded ones) carry a '/real_time' suffix.
+        name = re.sub(r'/real_time$', '', b.get('run_name', b['name']))
+        if b.get('run_type') == 'aggregate' and b.get('aggregate_name') != 'median':
+            continue
+        unit = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}[b.get('time_unit', 'ns')]
+        runs.setdefault(name, []).append({
+            'ms': b['real_time'] * unit,
+            'gflops': b.get('GFLOP/s', 0.0),
+            'label': b.get('label', ''),
+        })
+    # A median aggregate when there is one, else the median of the repetitions.
+    result = {}
+    for name, values in runs.items():
+        result[name] = {
+            'ms': statistics.median(v['ms'] for v in values),
+            'gflops': statistics.median(v['gflops'] for v in values),
+            'label': values[0]['label'],
+        }
+    return result
+
+
+def load_torch(directory):
+    peers = {}
+    for threads in THREADS:
+        path = os.path.join(directory, f'torch_{threads}.jsonl')
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith('{'):
+                    r = json.loads(line)
+                    peers[(r['network'], r['size'], r['threads'])] = r
+    return peers
+
+
+def layer_rows(simd, onednn, xnnpack, peak):
+    rows = []
+    for name, r in simd.items():
+        m = re.match(r'layer/([^/]+)/(\d+)_([^/]+)/lmnet$', name)
+        if not m:
+            continue
+        base = name[:-len('/lmnet')]
+        o = onednn.get(base + '/onednn')
+        x = xnnpack.get(base + '/xnnpack')
+        rows.append({
+            'network': m.group(1), 'node': int(m.group(2)), 'shape': m.group(3),
+            'lmnet_us': r['ms'] * 1e3, 'lmnet_gflops': r['gflops'],
+            'onednn_us': o['ms'] * 1e3 if o else None, 'xnnpack_us': x['ms'] * 1e3 if x else None,
+            'fraction': r['gflops'] / peak if peak else 0.0, 'repeats': r['label'],
+        })
+    rows.sort(key=lambda r: (r['network'], r['node']))
+    return rows
+
+
+def fmt(v, digits=1):
+    return '-' if v is None else f'{v:.{digits}f}'
+
+
+def pointwise_inputs(shape):
+    m = re.match(r'pointwise_\d+x\d+x(\d+)_to_', shape)
+    return int(m.group(1)) if m else 0
+
+
+def plot(directory, networks, layers, peak):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, (a, b) = plt.subplots(2, 1, figsize=(12, 9))
+    labels = [f"{n['model']} {n['size']}\nthreads={n['threads']}" for n in networks]
+    xs = range(len(networks))
+    width = 0.27
+    for i, (key, name) in enumerate([('lmnet_ms', 'lmnet simd'), ('onednn_ms', 'PyTorch oneDNN'),
+                                     ('xnnpack_ms', 'PyTorch XNNPACK')]):
+        a.bar([x + (i - 1) * width for x in xs], [n[key] or 0 for n in networks], width,
+              label=name)
+    a.set_yscale('log')
+    a.set_ylabel('batch-1 latency, ms (log)')
+    a.set_xticks(list(xs))
+    a.set_xticklabels(labels, fontsize=7)
+    a.legend()
+    a.set_title('Networks: median latency')
+    mb = [r for r in layers if r['network'].startswith('mobilenet_v2')]
+    xs = range(len(mb))
+    for i, (key, name) in enumerate([('lmnet_us', 'lmnet'), ('onednn_us', 'oneDNN'),
+                                     ('xnnpack_us', 'XNNPACK')]):
+        b.bar([x + (i - 1) * width for x in xs],
+              [r['lmnet_gflops'] * r['lmnet_us'] / r[key] if r[key] else 0 for r in mb], width,
+              label=name)
+    b.axhline(peak, color='k', linestyle='--', linewidth=1, label=f'FMA peak {peak:.0f}')
+    b.axhline(peak / 2, color='gray', linestyle=':', linewidth=1, label='half of peak')
+    b.set_ylabel('GFLOP/s')
+    b.set_xticks(list(xs))
+    b.set_xticklabels([r['shape'].replace('_to_', '>') for r in mb], rotation=90, fontsize=6)
+    b.legend(fontsize=7)
+    b.set_title('MobileNetV2 224x224 layers alone, one thread')
+    fig.tight_layout()
+    path = os.path.join(directory, 'performance.png')
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def done_when_lines(networks, fractions, rss_path):
+    """The figures the targets of the simd backend are read from, one line each with its target."""
+    ms = {(n['model'], n['size'], n['threads']): n['lmnet_ms'] for n in networks}
+    lines = [
+        'check l_mobilenet_speedup threads=1 vs_mobilenet_v2_cifar='
+        f"{fmt(ratio(ms[('mobilenet_v2_cifar', 32, 1)], ms[('l_mobilenet', 32, 1)]), 2)} "
+        f"(target >=3) vs_shufflenet_v2_cifar="
+        f"{fmt(ratio(ms[('shufflenet_v2_cifar', 32, 1)], ms[('l_mobilenet', 32, 1)]), 2)} "
+        '(target >=2)',
+        'check threads_speedup mobilenet_v2 224x224 threads=2_vs_1='
+        f"{fmt(ratio(ms[('mobilenet_v2', 224, 1)], ms[('mobilenet_v2', 224, 2)]), 2)} "
+        '(target >=1.6)',
+    ]
+    if fractions:
+        lines.append(f'check pointwise_ge64_inputs layers={len(fractions)} '
+                     f'fraction_of_peak min={min(fractions):.3f} '
+                     f'median={statistics.median(fractions):.3f} max={max(fractions):.3f} '
+                     '(target >=0.5)')
+    if os.path.exists(rss_path):
+        lines.append('check mobilenet_v2 224x224 threads=1 ' + open(rss_path).read().strip())
+    return lines
+
+
+def main():
+    directory = sys.argv[1]
+    simd = load_benchmarks(os.path.join(directory, 'simd.json'))
+    onednn = load_benchmarks(os.path.join(directory, 'onednn.json'))
+    xnnpack = load_benchmarks(os.path.join(directory, 'xnnpack.json'))
+    torch = load_torch(directory)
+    peak = simd.get('peak/fma', {}).get('gflops', 0.0)
+    layers = layer_rows(simd, onednn, xnnpack, peak)
+
+    networks = []
+    for model, size in CASES:
+        for threads in THREADS:
+            r = simd.get(f'network/{model}/{size}x{size}/threads:{threads}')
+            t = torch.get((model, size, threads), {})
+            lmnet_ms = r['ms'] if r else None
+            best = min(t.get('onednn_ms', float('inf')), t.get('xnnpack_ms', float('inf')))
+            networks.append({'model': model, 'size': size, 'threads': threads,
+                             'lmnet_ms': lmnet_ms, 'onednn_ms': t.get('onednn_ms'),
+                             'xnnpack_ms': t.get('xnnpack_ms'),
+                             'ratio': lmnet_ms / best if lmnet_ms and best < float('inf') else None})
+
+    wide = [r for r in layers if pointwise_inputs(r['shape']) >= 64]
+    fractions = [r['fraction'] for r in wide]
+    best_fraction = max(fractions) if fractions else 0.0
+
+    lines = []
+    lines.append('| network | input | threads | lmnet ms | PyTorch oneDNN ms | PyTorch XNNPACK ms '
+                 '| lmnet / best peer |')
+    lines.append('|---|---|---:|---:|---:|---:|---:|')
+    for n in networks:
+        lines.append(f"| {n['model']} | {n['size']}x{n['size']} | {n['threads']} | "
+                     f"{fmt(n['lmnet_ms'], 3)} | {fmt(n['onednn_ms'], 3)} | "
+                     f"{fmt(n['xnnpack_ms'], 3)} | {fmt(n['ratio'], 2)} |")
+    lines.append('')
+    lines.append('| layer (network, node, shape) | same shape | lmnet us | lmnet GFLOP/s | '
+                 'of peak | oneDNN us | XNNPACK us |')
+    lines.append('|---|---:|---:|---:|---:|---:|---:|')
+    for r in layers:
+        lines.append(f"| {r['network']} {r['node']:02d} {r['shape']} | {r['repeats'] or 'x1'} | "
+                     f"{fmt(r['lmnet_us'])} | {fmt(r['lmnet_gflops'])} | "
+                     f"{r['fraction'] * 100:.0f}% | {fmt(r['onednn_us'])} | "
+                     f"{fmt(r['xnnpack_us'])} |")
+    blocks = sorted((k, v) for k, v in simd.items() if k.startswith('block/'))
+    if blocks:
+        lines.append('')
+        lines.append('| fused block (network, projection node, in -> out) | lmnet us | GFLOP/s |')
+        lines.append('|---|---:|---:|')
+        for name, v in blocks:
+            lines.append(f"| {name[len('block/'):].replace('/', ' ')} | {v['ms'] * 1e3:.1f} | "
+                         f"{v['gflops']:.1f} |")
+    summary = []
+    if fractions:
+        summary.append(f'Pointwise layers with >= 64 input channels ({len(fractions)} shapes): '
+                       f'{min(fractions) * 100:.0f}% to {max(fractions) * 100:.0f}% of the FMA '
+                       f'peak, median {statistics.median(fractions) * 100:.0f}%.')
+    rss_path = os.path.join(directory, 'peak_rss.txt')
+    if os.path.exists(rss_path):
+        summary.append('MobileNetV2 224x224 process on the simd backend: ' +
+                       open(rss_path).read().strip() + '.')
+    table = '\n'.join(lines + [''] + summary)
+    with open(os.path.join(directory, 'performance.md'), 'w') as f:
+        f.write(table + '\n')
+    plot(directory, networks, layers, peak)
+
+    print(table)
+    print()
+    for line in done_when_lines(networks, fractions, rss_path):
+        print(line)
+    for n in networks:
+        print(f"network {n['model']} {n['size']}x{n['size']} threads={n['threads']} "
+              f"lmnet_ms={fmt(n['lmnet_ms'], 3)} onednn_ms={fmt(n['onednn_ms'], 3)} "
+              f"xnnpack_ms={fmt(n['xnnpack_ms'], 3)} ratio_best={fmt(n['ratio'], 3)}")
+    print(f'peak_gflops={peak:.1f} pointwise_best_fraction={best_fraction:.3f}')
+
+
+if __name__ == '__main__':
+    main()
