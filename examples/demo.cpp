@@ -3,11 +3,12 @@
 // through lmnet, beside MobileNetV2-CIFAR: accuracy, images per second, parameters and MACs. No
 // training and no Python: the weights are safetensors files written by tools/train.py.
 //
-//   lmnet_demo [--weights DIR] [--data DIR] [--threads N] [--subset N | --all]
+//   lmnet_demo [--weights DIR] [--data DIR] [--threads N] [--subset N]
 #include "classify.hpp"
 #include "fashion_mnist.hpp"
 #include "fashion_mnist_models.hpp"
 
+#include <lmnet/backend/simd.hpp>
 #include <lmnet/lmnet.hpp>
 
 #include <algorithm>
@@ -20,8 +21,8 @@
 namespace {
 
 // The backend every model of the demo runs on: switching backends is this one line.
-using backend = lmnet::backend::reference;
-constexpr const char* backend_name = "reference";
+using backend = lmnet::backend::simd<>;
+constexpr const char* backend_name = "simd";
 
 struct result {
   std::size_t images;
@@ -30,11 +31,9 @@ struct result {
   std::vector<bool> hits;   // image i classified correctly
 };
 
-// Accuracy over the first `count` images.
-double accuracy(const std::vector<bool>& hits, std::size_t count) {
-  return static_cast<double>(
-             std::count(hits.begin(), hits.begin() + static_cast<std::ptrdiff_t>(count), true)) /
-         static_cast<double>(count);
+double accuracy(const std::vector<bool>& hits) {
+  return static_cast<double>(std::count(hits.begin(), hits.end(), true)) /
+         static_cast<double>(hits.size());
 }
 
 template <const auto& Net>
@@ -58,14 +57,12 @@ void print(const char* name, const result& r, bool subset) {
     std::snprintf(trained, sizeof trained, "%.2f%%", 100.0 * r.trained_accuracy);
   }
   std::printf("%-20s %10zu %12zu %7zu%s %9.2f%% %9s %10.1f\n", name, plan.params(), plan.macs(),
-              r.images, subset ? "*" : " ", 100.0 * accuracy(r.hits, r.images), trained,
-              r.images_per_second);
+              r.images, subset ? "*" : " ", 100.0 * accuracy(r.hits), trained, r.images_per_second);
 }
 
 int usage() {
-  std::fprintf(
-      stderr,
-      "usage: lmnet_demo [--weights DIR] [--data DIR] [--threads N] [--subset N | --all]\n");
+  std::fprintf(stderr,
+               "usage: lmnet_demo [--weights DIR] [--data DIR] [--threads N] [--subset N]\n");
   return 2;
 }
 
@@ -74,8 +71,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::string weights = "examples/weights/fashion_mnist", data(fashion_mnist::default_root);
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::size_t subset = 1000;  // MobileNetV2-CIFAR's images: the reference backend is slow on it
-  bool all = false;
+  std::size_t subset = 0;  // the first N test images only; 0: all of them
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
@@ -87,8 +83,6 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--subset" && has_value) {
       subset = static_cast<std::size_t>(std::max(1, std::atoi(argv[++i])));
-    } else if (arg == "--all") {
-      all = true;
     } else {
       return usage();
     }
@@ -96,7 +90,7 @@ int main(int argc, char** argv) {
 
   try {
     const fashion_mnist::dataset test = fashion_mnist::load("t10k", data);
-    subset = all ? test.count : std::min(subset, test.count);
+    const std::size_t count = subset == 0 ? test.count : std::min(subset, test.count);
     std::printf("Fashion-MNIST test set: %zu images, 28x28 grey padded to 32x32; weights: %s/\n",
                 test.count, weights.c_str());
     std::printf("lmnet %s backend, %d threads, batch 16\n\n", backend_name, threads);
@@ -104,19 +98,14 @@ int main(int argc, char** argv) {
                 "accuracy", "PyTorch", "images/s");
 
     const result l = evaluate<fashion_mnist::l_mobilenet>(weights + "/l_mobilenet.safetensors",
-                                                          test, test.count, threads);
-    print<fashion_mnist::l_mobilenet>("l_mobilenet", l, false);
+                                                          test, count, threads);
+    print<fashion_mnist::l_mobilenet>("l_mobilenet", l, count < test.count);
     const result m = evaluate<fashion_mnist::mobilenet_v2_cifar>(
-        weights + "/mobilenet_v2_cifar.safetensors", test, subset, threads);
-    print<fashion_mnist::mobilenet_v2_cifar>("mobilenet_v2_cifar", m, subset < test.count);
+        weights + "/mobilenet_v2_cifar.safetensors", test, count, threads);
+    print<fashion_mnist::mobilenet_v2_cifar>("mobilenet_v2_cifar", m, count < test.count);
 
     std::printf("\naccuracy: lmnet's; PyTorch: tools/train.py's on the whole test set\n");
-    if (subset < test.count) {
-      std::printf(
-          "* the first %zu test images only (the reference backend is slow on MobileNetV2; "
-          "--all runs them all);\n  l_mobilenet on the same %zu images: %.2f%%\n",
-          subset, subset, 100.0 * accuracy(l.hits, subset));
-    }
+    if (count < test.count) std::printf("* the first %zu test images only (--subset)\n", count);
     constexpr auto& lp = lmnet::plan_of<fashion_mnist::l_mobilenet>;
     constexpr auto& mp = lmnet::plan_of<fashion_mnist::mobilenet_v2_cifar>;
     std::printf(
