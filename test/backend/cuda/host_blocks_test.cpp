@@ -100,12 +100,13 @@ void check_tilings(int batch) {
       const auto [first, last] = cuda::step_nodes(st);
       st = cuda::launch<cuda::fused_block<4>>{p, cuda::fused_block<4>::shape(p), first, last};
     }
-    for (auto order : {test::block_order::forward, test::block_order::backward}) {
-      const std::vector<float> got = engine.run_with(s, images, batch, order);
-      INFO("tile " << t.tile_height << "x" << t.tile_width << " chunk " << t.chunk << " splits "
-                   << t.splits);
-      CHECK(test::max_relative_error(got, {expected.begin(), expected.end()}) < 1e-5);
-    }
+    INFO("tile " << t.tile_height << "x" << t.tile_width << " chunk " << t.chunk << " splits "
+                 << t.splits);
+    const std::vector<float> got = engine.run_with(s, images, batch, test::block_order::forward);
+    CHECK(test::max_relative_error(got, {expected.begin(), expected.end()}) < 1e-5);
+    // Blocks and threads in the other order: the same bits (no phase depends on another
+    // thread's work of the same phase, and split sums are added in a fixed order).
+    CHECK(engine.run_with(s, images, batch, test::block_order::backward) == got);
   }
 }
 

@@ -18,7 +18,9 @@
 namespace lmnet::test {
 
 /// A thread block as kernel bodies see it, on one host thread: each phase runs its threads one
-/// after another, which is a valid interleaving only because phases end in barriers.
+/// after another, which is a valid interleaving only because phases end in barriers. Threads run
+/// in either order: a phase whose threads depend on each other (a missing barrier on the GPU)
+/// gives different results in the two orders.
 template <int Threads>
 class host_context {
  public:
@@ -34,7 +36,8 @@ class host_context {
     std::unique_ptr<T[]> values_;
   };
 
-  host_context(float* shared, int x, int y, int z) : shared_(shared), x_(x), y_(y), z_(z) {}
+  host_context(float* shared, int x, int y, int z, bool reverse = false)
+      : shared_(shared), x_(x), y_(y), z_(z), reverse_(reverse) {}
 
   float* shared() const { return shared_; }
   int block_x() const { return x_; }
@@ -42,7 +45,7 @@ class host_context {
   int block_z() const { return z_; }
   template <class F>
   void each(F&& f) {
-    for (int t = 0; t < Threads; ++t) f(t);
+    for (int i = 0; i < Threads; ++i) f(reverse_ ? Threads - 1 - i : i);
   }
   template <class F>
   void phase(F&& f) {
@@ -59,9 +62,10 @@ class host_context {
  private:
   float* shared_;
   int x_, y_, z_;
+  bool reverse_;
 };
 
-/// The order blocks run in: results must not depend on it.
+/// The order blocks, and threads within a phase, run in: results must not depend on it.
 enum class block_order { forward, backward };
 
 /// Runs every block of one launch.
@@ -84,7 +88,7 @@ void emulate(const cuda::launch<Body>& l, block_order order = block_order::forwa
     const int y = static_cast<int>(b / g.x % g.y);
     const int z = static_cast<int>(b / g.x / g.y);
     for (std::size_t k = 0; k < floats; ++k) shared[k] = std::numeric_limits<float>::quiet_NaN();
-    host_context<Body::threads> ctx(shared.get(), x, y, z);
+    host_context<Body::threads> ctx(shared.get(), x, y, z, order == block_order::backward);
     Body::run(l.params, ctx);
   }
 }

@@ -62,12 +62,14 @@ __global__ void __launch_bounds__(Body::threads)
   Body::run(params, ctx);
 }
 
-/// Raises the kernel's dynamic shared memory limit when the launch needs more than the default.
+/// Lets the kernel use all the shared memory the device offers a block when a launch needs more
+/// than the default. The limit belongs to the kernel, not to the launch: setting it to the largest
+/// any launch of the body could ask for keeps every graph captured before valid.
 template <class Body>
 void prepare(const launch<Body>& l, const device_limits& limits) {
   if (l.shape.shared_bytes > limits.default_shared_bytes) {
     check(cudaFuncSetAttribute(run_body<Body>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               static_cast<int>(l.shape.shared_bytes)),
+                               static_cast<int>(limits.shared_bytes_per_block)),
           "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
   }
 }

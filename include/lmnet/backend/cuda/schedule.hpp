@@ -128,12 +128,12 @@ inline double fused_cost(const fused_block_params& p, const device_limits& limit
                                  static_cast<long long>(bytes + 1024));
   const long long blocks = static_cast<long long>(fused_tiles(p)) * p.groups * splits;
   const long long per_sm = (blocks + limits.multiprocessors - 1) / limits.multiprocessors;
-  double cycles = 0.0;
-  for (long long left = per_sm; left > 0; left -= resident) {
-    const long long together = left < resident ? left : resident;
-    cycles += block * static_cast<double>(together) / (together >= 2 ? 2.0 : 1.0);
-  }
-  return cycles;
+  // Full rounds of `resident` blocks, then the rest; two or more blocks share the SM's throughput.
+  auto round = [&](long long together) {
+    return together == 0 ? 0.0
+                         : block * static_cast<double>(together) / (together >= 2 ? 2.0 : 1.0);
+  };
+  return static_cast<double>(per_sm / resident) * round(resident) + round(per_sm % resident);
 }
 
 }  // namespace detail

@@ -26,3 +26,20 @@
 
 #include <lmnet/backend/cuda/geometry.hpp>
 #include <lmnet/backend/cuda/kernels/memory.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace lmnet::cuda {
+
+/// Calls f(std::integral_constant<int, i>) for i = 0 .. N-1: a loop unrolled by construction, so
+/// arrays indexed by i stay in registers however large the loop body is.
+template <int N, class F>
+LMNET_HOST_DEVICE LMNET_FORCEINLINE constexpr void unrolled(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }
+  (std::make_integer_sequence<int, N>{});
+}
+
+}  // namespace lmnet::cuda

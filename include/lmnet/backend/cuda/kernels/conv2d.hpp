@@ -33,7 +33,7 @@ struct conv2d_direct {
   static constexpr int threads = 128;
   static constexpr int lanes = Vector ? 4 : 1;
 
-  static long long items(const params& p) {
+  LMNET_HOST_DEVICE static long long items(const params& p) {
     return static_cast<long long>(p.out.batch) * p.out.height * p.out.width *
            (p.out.channels / lanes);
   }

@@ -37,7 +37,7 @@ struct depthwise {
   static constexpr int lanes = Vector ? 4 : 1;
 
   /// Work items: (image, row, group of `columns` columns, group of `lanes` channels).
-  static long long items(const params& p) {
+  LMNET_HOST_DEVICE static long long items(const params& p) {
     return static_cast<long long>(p.out.batch) * p.out.height * ceil_div(p.out.width, columns) *
            (p.out.channels / lanes);
   }

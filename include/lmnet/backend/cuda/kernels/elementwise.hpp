@@ -29,7 +29,7 @@ struct elementwise {
   using params = elementwise_params;
   static constexpr int threads = 256;
 
-  static long long items(const params& p) {
+  LMNET_HOST_DEVICE static long long items(const params& p) {
     return static_cast<long long>(p.out.batch) * p.out.height * p.out.width * p.out.channels;
   }
   static launch_shape shape(const params& p) { return {grid_for(items(p), threads), threads, 0}; }

@@ -156,7 +156,12 @@ LMNET_HOST_DEVICE constexpr fused_layout fused_layout_of(const fused_block_param
     for (int d = 0; d <= br.depth; ++d) {
       if (d < br.depth) l.taps = max_of(l.taps, br.stages[d].kernel * br.stages[d].kernel);
       const int size = round_up(branch_level(br, d, rows).size * branch_level(br, d, cols).size, 4);
-      l.level_stride[d % 2] = max_of(l.level_stride[d % 2], size);
+      // Selected, not indexed: a runtime index would keep `l` in local memory on the device.
+      if (d % 2 == 0) {
+        l.level_stride[0] = max_of(l.level_stride[0], size);
+      } else {
+        l.level_stride[1] = max_of(l.level_stride[1], size);
+      }
     }
   }
   const auto floats = [](int n) { return static_cast<std::size_t>(round_up(n, 4)); };
@@ -213,7 +218,14 @@ struct fused_block {
     float* const stage_w = shared + l.stage_weights;
     float* const stage_b = shared + l.stage_bias;
     float* const project_w = shared + l.project_weights;
-    float* const buffers[2] = {shared + l.buffer[0], shared + l.buffer[1]};
+    // Level d of a branch lives in buffer d % 2 (selected, not indexed: runtime indices into
+    // local arrays would put them in local memory).
+    float* const buffer0 = shared + l.buffer[0];
+    float* const buffer1 = shared + l.buffer[1];
+    auto buffer = [&](int level) { return level % 2 == 0 ? buffer0 : buffer1; };
+    auto level_stride = [&](int level) {
+      return level % 2 == 0 ? l.level_stride[0] : l.level_stride[1];
+    };
     const int chunk = l.chunk, in_channels = p.in.channels;
 
     // This block's tile, group and share of the chunks.
@@ -235,8 +247,8 @@ struct fused_block {
     };
     typename Ctx::template per_thread<accumulators_t> acc{};
     ctx.each([&](int t) {
-      for (int a = 0; a < Accumulators; ++a)
-        for (int i = 0; i < 4; ++i) acc(t).v[a][i] = vec4{};
+      unrolled<Accumulators>(
+          [&](auto a) { unrolled<4>([&](auto i) { acc(t).v[a][i] = vec4{}; }); });
     });
 
     // The input region, every channel, zero outside the image.
@@ -302,7 +314,7 @@ struct fused_block {
         const span1 rows0 = branch_level(br, 0, rows), cols0 = branch_level(br, 0, cols);
         const int pixels0 = rows0.size * cols0.size;
         const int dy = rows0.begin - union_rows.begin, dx = cols0.begin - union_cols.begin;
-        float* const level0 = buffers[0];
+        float* const level0 = buffer0;
         // Region pixel r of level 0 as an input-region index, or -1 outside the image.
         auto source = [&](int r) {
           if (r >= pixels0) return -1;
@@ -355,53 +367,51 @@ struct fused_block {
           const span1 cols_in = branch_level(br, d, cols);
           const span1 rows_out = branch_level(br, d + 1, rows),
                       cols_out = branch_level(br, d + 1, cols);
-          const float* const src = buffers[d % 2];
-          float* const dst = buffers[(d + 1) % 2];
-          const int src_stride = l.level_stride[d % 2], dst_stride = l.level_stride[(d + 1) % 2];
+          const float* const src = buffer(d);
+          float* const dst = buffer(d + 1);
+          const int src_stride = level_stride(d), dst_stride = level_stride(d + 1);
+          const float* const taps = stage_w + d * l.taps * chunk;
+          const float* const bias = stage_b + d * chunk;
+          const level_pass pass{src,          src_stride, branch_level(br, d, rows).size,
+                                cols_in.size, dst,        dst_stride,
+                                rows_out,     cols_out,   taps,
+                                bias,         chunk,      s};
           ctx.phase([&](int t) {
-            const int pixels = rows_out.size * cols_out.size, padded = round_up(pixels, 4);
-            for (int i = t; i < chunk * padded; i += threads) {
-              const int j = i / padded, r = i % padded;
-              const int ry = r / cols_out.size, rx = r % cols_out.size;
-              const int y = rows_out.begin + ry, x = cols_out.begin + rx;
-              float v = 0.0f;
-              if (r < pixels && y >= 0 && y < s.out_height && x >= 0 && x < s.out_width) {
-                float sum = stage_b[d * chunk + j];
-                const float* window =
-                    src + j * src_stride + ry * s.stride * cols_in.size + rx * s.stride;
-                const float* taps = stage_w + d * l.taps * chunk + j;
-                for (int ky = 0; ky < s.kernel; ++ky) {
-                  for (int kx = 0; kx < s.kernel; ++kx) {
-                    sum += window[ky * cols_in.size + kx] * taps[(ky * s.kernel + kx) * chunk];
-                  }
-                }
-                v = activate(sum, s.act);
-              }
-              dst[j * dst_stride + r] = v;
+            if (s.kernel == 3 && s.stride == 1) {
+              depthwise3_strips<1>(pass, t);
+            } else if (s.kernel == 3 && s.stride == 2) {
+              depthwise3_strips<2>(pass, t);
+            } else {
+              depthwise_any(pass, t);
             }
           });
         }
 
         // Projection of the chunk into the accumulators.
-        const float* const last = buffers[br.depth % 2];
-        const int last_stride = l.level_stride[br.depth % 2];
+        const float* const last = buffer(br.depth);
+        const int last_stride = level_stride(br.depth);
         ctx.phase([&](int t) {
           const int output_quads = l.outputs_stride / 4;
           const int micro_tiles = (l.tile_pixels_padded / 4) * output_quads;
-          for (int a = 0; a < Accumulators; ++a) {
+          accumulators_t& sums = acc(t);
+          unrolled<Accumulators>([&](auto a) {  // constant a: the sums stay in registers
             const int u = t + a * threads;
-            if (u >= micro_tiles) break;
-            const int oq = u % output_quads, pq = u / output_quads;
-            vec4* sum = acc(t).v[a];
-            for (int j = 0; j < chunk; ++j) {
-              const vec4 x = load4_shared(last + j * last_stride + pq * 4);
-              const vec4 w = load4_shared(project_w + j * l.outputs_stride + oq * 4);
-              sum[0] = fma4(x.x, w, sum[0]);
-              sum[1] = fma4(x.y, w, sum[1]);
-              sum[2] = fma4(x.z, w, sum[2]);
-              sum[3] = fma4(x.w, w, sum[3]);
+            if (u < micro_tiles) {
+              const int oq = u % output_quads, pq = u / output_quads;
+              const float* x_at = last + pq * 4;
+              const float* w_at = project_w + oq * 4;
+              vec4 s0 = sums.v[a][0], s1 = sums.v[a][1], s2 = sums.v[a][2], s3 = sums.v[a][3];
+              for (int j = 0; j < chunk; ++j) {
+                const vec4 x = load4_shared(x_at + j * last_stride);
+                const vec4 w = load4_shared(w_at + j * l.outputs_stride);
+                s0 = fma4(x.x, w, s0);
+                s1 = fma4(x.y, w, s1);
+                s2 = fma4(x.z, w, s2);
+                s3 = fma4(x.w, w, s3);
+              }
+              sums.v[a][0] = s0, sums.v[a][1] = s1, sums.v[a][2] = s2, sums.v[a][3] = s3;
             }
-          }
+          });
         });
       }
       e0 = e1;
@@ -409,26 +419,29 @@ struct fused_block {
 
     // Epilogue: bias, residual, activation; through the partial sums when the chunks were split.
     const int out_pixels = p.out.height * p.out.width;
+    // Calls f(y, x, channel, sum) for each output the thread accumulated; the loops unroll, so
+    // the sums are read at constant indices and stay in registers.
     auto for_each_output = [&](int t, auto&& f) {
       const int output_quads = l.outputs_stride / 4;
       const int micro_tiles = (l.tile_pixels_padded / 4) * output_quads;
-      for (int a = 0; a < Accumulators; ++a) {
+      const accumulators_t& sums = acc(t);
+      unrolled<Accumulators>([&](auto a) {
         const int u = t + a * threads;
-        if (u >= micro_tiles) break;
         const int oq = u % output_quads, pq = u / output_quads;
-        for (int i = 0; i < 4; ++i) {
+        unrolled<4>([&](auto i) {
           const int pixel = pq * 4 + i;
-          if (pixel >= l.tile_pixels) break;
           const int y = rows.begin + pixel / p.tiling.tile_width;
           const int x = cols.begin + pixel % p.tiling.tile_width;
-          if (y >= p.out.height || x >= p.out.width) continue;
-          for (int j = 0; j < 4; ++j) {
+          const bool inside =
+              u < micro_tiles && pixel < l.tile_pixels && y < p.out.height && x < p.out.width;
+          const vec4 v = sums.v[a][i];
+          const float values[4] = {v.x, v.y, v.z, v.w};
+          unrolled<4>([&](auto j) {
             const int o = oq * 4 + j;
-            if (o >= l.outputs) break;
-            f(y, x, g * l.outputs + o, acc(t).v[a][i][j]);
-          }
-        }
-      }
+            if (inside && o < l.outputs) f(y, x, g * l.outputs + o, values[j]);
+          });
+        });
+      });
     };
     auto finish = [&](int y, int x, int channel, float sum) {
       float v = sum + load(p.project_bias + channel);
@@ -473,6 +486,94 @@ struct fused_block {
       });
       if (t == 0) *counter = 0u;
     });
+  }
+
+ private:
+  // One depthwise layer from level d (src) to level d + 1 (dst) of a chunk, in shared memory.
+  struct level_pass {
+    const float* src;
+    int src_stride, rows_in, cols_in;  // src: channel j at src + j * src_stride, rows_in x cols_in
+    float* dst;
+    int dst_stride;
+    span1 rows_out, cols_out;  // absolute position of dst's region
+    const float* taps;         // tap k of channel j at taps[k * chunk + j]
+    const float* bias;
+    int chunk;
+    const fused_stage& stage;
+  };
+
+  // Outputs outside the layer's image are the next layer's zero padding.
+  LMNET_DEVICE static bool in_image(const level_pass& p, int ry, int rx) {
+    const int y = p.rows_out.begin + ry, x = p.cols_out.begin + rx;
+    return y >= 0 && y < p.stage.out_height && x >= 0 && x < p.stage.out_width;
+  }
+
+  // The padding after the region (the projection reads whole quads of pixels) is zero.
+  LMNET_DEVICE static void zero_tail(const level_pass& p, int t) {
+    const int pixels = p.rows_out.size * p.cols_out.size, tail = round_up(pixels, 4) - pixels;
+    for (int i = t; i < p.chunk * tail; i += threads) {
+      p.dst[(i / tail) * p.dst_stride + pixels + i % tail] = 0.0f;
+    }
+  }
+
+  // 3x3 windows: each thread computes `rows` outputs down one column of one channel, with the nine
+  // taps in registers; each input row it loads serves up to three of them.
+  template <int Stride>
+  LMNET_DEVICE static void depthwise3_strips(const level_pass& p, int t) {
+    constexpr int rows = 4, span = (rows - 1) * Stride + 3;
+    const int strips = ceil_div(p.rows_out.size, rows);
+    const int items = p.chunk * strips * p.cols_out.size;
+    for (int i = t; i < items; i += threads) {
+      const int rx = i % p.cols_out.size, rest = i / p.cols_out.size;
+      const int ry0 = rest % strips * rows, j = rest / strips;
+      float w[9];
+      unrolled<9>([&](auto k) { w[k] = p.taps[k * p.chunk + j]; });
+      float acc[rows];
+      unrolled<rows>([&](auto o) { acc[o] = p.bias[j]; });
+      const float* column = p.src + j * p.src_stride + rx * Stride;
+      unrolled<span>([&](auto r) {
+        const int iy = ry0 * Stride + r;
+        if (iy >= p.rows_in) return;  // only outputs past the region read past it
+        const float* row = column + iy * p.cols_in;
+        const float v0 = row[0], v1 = row[1], v2 = row[2];
+        unrolled<rows>([&](auto o) {
+          constexpr int ky = decltype(r)::value - decltype(o)::value * Stride;
+          if constexpr (ky >= 0 && ky < 3) {
+            acc[o] += v0 * w[ky * 3] + v1 * w[ky * 3 + 1] + v2 * w[ky * 3 + 2];
+          }
+        });
+      });
+      unrolled<rows>([&](auto o) {
+        const int ry = ry0 + o;
+        if (ry < p.rows_out.size) {
+          p.dst[j * p.dst_stride + ry * p.cols_out.size + rx] =
+              in_image(p, ry, rx) ? activate(acc[o], p.stage.act) : 0.0f;
+        }
+      });
+    }
+    zero_tail(p, t);
+  }
+
+  // Any square window and stride: one output per item.
+  LMNET_DEVICE static void depthwise_any(const level_pass& p, int t) {
+    const int pixels = p.rows_out.size * p.cols_out.size, k = p.stage.kernel, s = p.stage.stride;
+    for (int i = t; i < p.chunk * pixels; i += threads) {
+      const int j = i / pixels, r = i % pixels;
+      const int ry = r / p.cols_out.size, rx = r % p.cols_out.size;
+      float v = 0.0f;
+      if (in_image(p, ry, rx)) {
+        float sum = p.bias[j];
+        const float* window = p.src + j * p.src_stride + ry * s * p.cols_in + rx * s;
+        for (int ky = 0; ky < k; ++ky) {
+          for (int kx = 0; kx < k; ++kx) {
+            sum += window[ky * p.cols_in + kx] * p.taps[(ky * k + kx) * p.chunk + j];
+          }
+        }
+        v = activate(sum, p.stage.act);
+      }
+      p.dst[j * p.dst_stride + r] = v;
+    }
+    zero_tail(p, t);
   }
 };
 

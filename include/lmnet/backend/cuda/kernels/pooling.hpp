@@ -20,7 +20,7 @@ struct window_max {
   using params = pool_params;
   static constexpr int threads = 256;
 
-  static long long items(const params& p) {
+  LMNET_HOST_DEVICE static long long items(const params& p) {
     return static_cast<long long>(p.out.batch) * p.out.height * p.out.width * p.out.channels;
   }
   static launch_shape shape(const params& p) { return {grid_for(items(p), threads), threads, 0}; }
@@ -61,7 +61,7 @@ struct spatial_mean {
   using params = pool_params;
   static constexpr int threads = 256;
 
-  static long long items(const params& p) {
+  LMNET_HOST_DEVICE static long long items(const params& p) {
     return static_cast<long long>(p.in.batch) * p.in.channels;
   }
   static launch_shape shape(const params& p) { return {grid_for(items(p), threads), threads, 0}; }

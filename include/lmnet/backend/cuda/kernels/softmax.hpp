@@ -17,7 +17,7 @@ struct channel_softmax {
   static constexpr int threads = 256;
   static constexpr int warps = threads / 32;
 
-  static long long pixels(const params& p) {
+  LMNET_HOST_DEVICE static long long pixels(const params& p) {
     return static_cast<long long>(p.out.batch) * p.out.height * p.out.width;
   }
   static launch_shape shape(const params& p) {
