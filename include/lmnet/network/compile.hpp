@@ -274,11 +274,14 @@ constexpr void plan_memory(Plan& p) {
   for (std::size_t i = 0; i < p.nodes.size(); ++i) {
     const node& n = p.nodes[i];
     if (n.elided) continue;
+    // A backend may run a block as one kernel, which reads until the block's last node.
+    const int until = n.block < 0 ? static_cast<int>(i)
+                                  : std::max(static_cast<int>(i),
+                                             p.blocks[static_cast<std::size_t>(n.block)].last);
     auto reads = [&](int v) {
       const int s = val(v).storage;
       if (s >= 0)
-        last[static_cast<std::size_t>(s)] =
-            std::max(last[static_cast<std::size_t>(s)], static_cast<int>(i));
+        last[static_cast<std::size_t>(s)] = std::max(last[static_cast<std::size_t>(s)], until);
     };
     for (int k = 0; k < n.input_count; ++k) reads(n.inputs[static_cast<std::size_t>(k)]);
     if (n.residual >= 0) reads(n.residual);

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// Layers that move or combine elements without weights: an unfused activation or residual add,
+// the copy of a concat input that could not be written in place, the channel shuffle.
+#pragma once
+
+#include <lmnet/backend/cuda/kernels/body.hpp>
+#include <lmnet/core/activation.hpp>
+#include <lmnet/core/tensor_view.hpp>
+
+namespace lmnet::cuda {
+
+enum class elementwise_op : unsigned char {
+  activation,  // out = act(a); with act none, a copy (concat inputs)
+  add,         // out = act(a + b)
+  shuffle,     // out channel j = a channel (j % groups) * (C / groups) + j / groups
+};
+
+struct elementwise_params {
+  elementwise_op kind = elementwise_op::activation;
+  tensor_view<const float> a;
+  tensor_view<const float> b;
+  tensor_view<float> out;
+  int groups = 1;
+  activation act = activation::none;
+};
+
+/// One thread per output element, channels fastest.
+struct elementwise {
+  using params = elementwise_params;
+  static constexpr int threads = 256;
+
+  LMNET_HOST_DEVICE static long long items(const params& p) {
+    return static_cast<long long>(p.out.batch) * p.out.height * p.out.width * p.out.channels;
+  }
+  static launch_shape shape(const params& p) { return {grid_for(items(p), threads), threads, 0}; }
+
+  template <class Ctx>
+  LMNET_DEVICE static void run(const params& p, Ctx& ctx) {
+    const long long total = items(p);
+    const long long first = static_cast<long long>(ctx.block_x()) * threads;
+    ctx.each([&](int t) {
+      const long long item = first + t;
+      if (item >= total) return;
+      const int c = static_cast<int>(item % p.out.channels);
+      const long long pixel = item / p.out.channels;
+      const float* a = p.a.data + static_cast<std::size_t>(pixel) * p.a.channel_stride;
+      float v;
+      switch (p.kind) {
+        case elementwise_op::add:
+          v = load(a + c) +
+              load(p.b.data + static_cast<std::size_t>(pixel) * p.b.channel_stride + c);
+          break;
+        case elementwise_op::shuffle: {
+          const int per_group = p.out.channels / p.groups;
+          v = load(a + (c % p.groups) * per_group + c / p.groups);
+          break;
+        }
+        default:
+          v = load(a + c);
+          break;
+      }
+      p.out.data[static_cast<std::size_t>(pixel) * p.out.channel_stride + c] = activate(v, p.act);
+    });
+  }
+};
+
+}  // namespace lmnet::cuda
