@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/check_accuracy.py [--models l_mobilenet ...] [--count N]
         [--runner build/release/tools/lmnet_fashion_mnist] [--weights examples/weights/fashion_mnist]
-        [--markdown]
+        [--backend reference|simd] [--markdown]
 
 For each model with a weights file: PyTorch (tools/lmnet_tools/models.py, the Python reader and
 preprocessing) and lmnet (lmnet_fashion_mnist: the C++ reader and preprocessing, the reference
@@ -60,6 +60,7 @@ def check(name, args, images, labels, work):
                '--inputs', inputs_path]
     if args.threads:
         command += ['--threads', str(args.threads)]
+    command += ['--backend', args.backend]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f'{args.runner} failed: {done.stderr.strip()}')
@@ -108,6 +109,8 @@ def main():
     parser.add_argument('--runner', default=os.path.join(root, 'build', 'release', 'tools', 'lmnet_fashion_mnist'))
     parser.add_argument('--weights', default=os.path.join(root, 'examples', 'weights', 'fashion_mnist'))
     parser.add_argument('--threads', type=int, default=0, help="lmnet's threads (default: all cores)")
+    parser.add_argument('--backend', choices=('reference', 'simd'), default='reference',
+                        help="lmnet's backend (simd: the fast one, checked against PyTorch too)")
     parser.add_argument('--markdown', action='store_true')
     args = parser.parse_args()
     names = args.models or [n for n in models.FASHION_MNIST

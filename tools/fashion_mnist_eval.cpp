@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // lmnet_fashion_mnist: classifies Fashion-MNIST test images with a trained model through lmnet's
-// reference backend, reading the dataset with the C++ reader (examples/fashion_mnist.hpp).
+// reference backend (or the simd one), reading the dataset with the C++ reader
+// (examples/fashion_mnist.hpp).
 // tools/check_accuracy.py compares its logits and predictions with PyTorch's.
 //
 //   lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] [--count N]
-//                       [--threads N] [--logits FILE] [--inputs FILE]
+//                       [--threads N] [--backend reference|simd] [--logits FILE] [--inputs FILE]
 //
 // Prints "<model> images=N correct=C accuracy=A seconds=S". --logits writes the N x 10 logits,
 // --inputs the preprocessed N x 32 x 32 images (float32), both in this machine's byte order.
@@ -12,6 +13,7 @@
 #include "fashion_mnist.hpp"
 #include "fashion_mnist_models.hpp"
 
+#include <lmnet/backend/simd.hpp>
 #include <lmnet/lmnet.hpp>
 
 #include <cstdio>
@@ -34,7 +36,8 @@ void write_floats(const std::string& path, const std::vector<float>& values) {
 int usage() {
   std::fprintf(stderr,
                "usage: lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] "
-               "[--count N] [--threads N] [--logits FILE] [--inputs FILE]\n");
+               "[--count N] [--threads N] [--backend reference|simd] [--logits FILE] "
+               "[--inputs FILE]\n");
   return 2;
 }
 
@@ -43,7 +46,7 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 3) return usage();
   const std::string name = argv[1], weights = argv[2];
-  std::string data(fashion_mnist::default_root), logits_path, inputs_path;
+  std::string data(fashion_mnist::default_root), logits_path, inputs_path, backend = "reference";
   std::size_t first = 0, count = 0;  // 0: to the end
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 3; i < argc; ++i) {
@@ -58,6 +61,9 @@ int main(int argc, char** argv) {
       count = std::strtoull(value, nullptr, 10);
     } else if (arg == "--threads") {
       threads = std::max(1, std::atoi(value));
+    } else if (arg == "--backend" &&
+               (value == std::string("reference") || value == std::string("simd"))) {
+      backend = value;
     } else if (arg == "--logits") {
       logits_path = value;
     } else if (arg == "--inputs") {
@@ -74,15 +80,19 @@ int main(int argc, char** argv) {
     const std::vector<float> inputs = fashion_mnist::preprocess(test, first, count);
     const bool known = fashion_mnist::with_model(
         name, [&]<const auto & Net>() {
-          const auto result = examples::classify<Net, lmnet::backend::reference>(
-              lmnet::safetensors(weights), inputs, count, threads);
+          const auto result = backend == "simd"
+                                  ? examples::classify<Net, lmnet::backend::simd<>>(
+                                        lmnet::safetensors(weights), inputs, count, threads)
+                                  : examples::classify<Net, lmnet::backend::reference>(
+                                        lmnet::safetensors(weights), inputs, count, threads);
           std::size_t correct = 0;
           for (std::size_t i = 0; i < count; ++i)
             correct += result.predictions[i] == test.labels[first + i];
-          std::printf("%s images=%zu correct=%zu accuracy=%.4f seconds=%.2f threads=%d\n",
-                      name.c_str(), count, correct,
-                      static_cast<double>(correct) / static_cast<double>(count), result.seconds,
-                      result.threads);
+          std::printf(
+              "%s images=%zu correct=%zu accuracy=%.4f seconds=%.2f threads=%d backend=%s\n",
+              name.c_str(), count, correct,
+              static_cast<double>(correct) / static_cast<double>(count), result.seconds,
+              result.threads, backend.c_str());
           write_floats(logits_path, result.logits);
         });
     if (!known) {
