@@ -5,6 +5,7 @@
 
 #include <lmnet/backend/reference.hpp>
 #include <lmnet/blocks.hpp>
+#include <lmnet/cascade.hpp>
 #include <lmnet/config.hpp>
 #include <lmnet/io/bind.hpp>
 #include <lmnet/io/random_weights.hpp>
