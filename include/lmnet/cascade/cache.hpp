@@ -152,6 +152,7 @@ class result_cache {
     for (std::size_t i = 0; i < capacity_; ++i) referenced_[i].store(0, std::memory_order_relaxed);
     size_ = 0;
     hand_ = 0;
+    used_ = 0;
   }
 
   std::size_t size() const {
@@ -241,14 +242,14 @@ class result_cache {
   std::size_t nearest(const Key& key, bool& collided) const {
     const int radius = options_.radius;
     std::array<std::uint32_t, 65> per_distance{};
-    for (std::size_t slot = 0; slot < capacity_; ++slot) {
+    for (std::size_t slot = 0; slot < used_; ++slot) {
       const int d = hamming_distance(hashes_[slot], key.hash);
       if (d <= radius && occupied_[slot]) ++per_distance[static_cast<std::size_t>(d)];
     }
     for (int distance = 0; distance <= radius; ++distance) {
       if (per_distance[static_cast<std::size_t>(distance)] == 0) continue;
       std::size_t best = npos;
-      for (std::size_t slot = 0; slot < capacity_; ++slot) {
+      for (std::size_t slot = 0; slot < used_; ++slot) {
         if (!occupied_[slot] || hamming_distance(hashes_[slot], key.hash) != distance) continue;
         if (!confirmed(slot, key)) {
           collided = true;
@@ -269,6 +270,7 @@ class result_cache {
       while (occupied_[hand_]) hand_ = (hand_ + 1) % capacity_;
       const std::size_t slot = hand_;
       hand_ = (hand_ + 1) % capacity_;
+      used_ = std::max(used_, slot + 1);
       return slot;
     }
     while (referenced_[hand_].exchange(0, std::memory_order_relaxed) != 0) {
@@ -311,6 +313,7 @@ class result_cache {
   std::vector<std::uint32_t> table_;  // slot + 1, 0 for empty
   std::size_t size_ = 0;
   std::size_t hand_ = 0;
+  std::size_t used_ = 0;  // slots below this have held an entry: the extent of radius scans
   mutable std::shared_mutex mutex_;
   std::atomic<std::uint64_t> lookups_{0}, hits_{0}, near_hits_{0}, misses_{0}, insertions_{0},
       evictions_{0}, collisions_{0};

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace lmnet {
 
@@ -148,27 +149,60 @@ inline thumbnail make_thumbnail(const image_view& image) {
   image.check();
   constexpr int n = thumbnail::size;
   const float sy = static_cast<float>(image.height) / n, sx = static_cast<float>(image.width) / n;
-  thumbnail t;
-  for (int oy = 0; oy < n; ++oy) {
-    const int y0 = static_cast<int>(static_cast<float>(oy) * sy);
-    const int y1 =
-        std::min(image.height, static_cast<int>(std::ceil(static_cast<float>(oy + 1) * sy)));
-    for (int ox = 0; ox < n; ++ox) {
-      const int x0 = static_cast<int>(static_cast<float>(ox) * sx);
-      const int x1 =
-          std::min(image.width, static_cast<int>(std::ceil(static_cast<float>(ox + 1) * sx)));
-      float sum = 0.0f, area = 0.0f;
-      for (int y = y0; y < y1; ++y) {
-        const float wy = detail::area_weight(y, oy, sy);
-        for (int x = x0; x < x1; ++x) {
-          const float w = wy * detail::area_weight(x, ox, sx);
-          sum += w * image.grey(static_cast<std::size_t>(y), static_cast<std::size_t>(x));
-          area += w;
-        }
+  // Separable box filter. Output column c covers source columns [c sx, (c + 1) sx): pixels
+  // first..last, all wholly inside but the two ends, whose weights are their overlaps.
+  struct span_of_columns {
+    int first = 0, last = 0;
+    float first_weight = 0.0f, last_weight = 0.0f;
+  };
+  std::array<span_of_columns, n> columns;
+  for (int c = 0; c < n; ++c) {
+    span_of_columns& s = columns[static_cast<std::size_t>(c)];
+    s.first = std::min(image.width - 1, static_cast<int>(static_cast<float>(c) * sx));
+    s.last = std::max(
+        s.first,
+        std::min(image.width, static_cast<int>(std::ceil(static_cast<float>(c + 1) * sx))) - 1);
+    s.first_weight = detail::area_weight(s.first, c, sx);
+    s.last_weight = s.last > s.first ? detail::area_weight(s.last, c, sx) : 0.0f;
+  }
+  std::array<float, n * n> sum{};
+  std::vector<float> grey_row;  // the row as grey levels, for RGB images only
+  for (int y = 0; y < image.height; ++y) {
+    const std::uint8_t* bytes =
+        image.pixels.data() + static_cast<std::size_t>(y) * image.row_stride();
+    std::array<float, n> row{};
+    auto resample = [&](const auto* line) {
+      for (int c = 0; c < n; ++c) {
+        const span_of_columns& s = columns[static_cast<std::size_t>(c)];
+        float v = s.first_weight * static_cast<float>(line[s.first]);
+        for (int x = s.first + 1; x < s.last; ++x) v += static_cast<float>(line[x]);
+        if (s.last > s.first) v += s.last_weight * static_cast<float>(line[s.last]);
+        row[static_cast<std::size_t>(c)] = v;
       }
-      t.pixels[static_cast<std::size_t>(oy * n + ox)] =
-          static_cast<std::uint8_t>(std::lround(std::clamp(sum / area, 0.0f, 255.0f)));
+    };
+    if (image.channels == 1) {
+      resample(bytes);
+    } else {
+      grey_row.resize(static_cast<std::size_t>(image.width));
+      for (int x = 0; x < image.width; ++x) {
+        grey_row[static_cast<std::size_t>(x)] =
+            image.grey(static_cast<std::size_t>(y), static_cast<std::size_t>(x));
+      }
+      resample(grey_row.data());
     }
+    // Source row y overlaps output rows y / sy to (y + 1) / sy.
+    const int r0 = std::min(n - 1, static_cast<int>(static_cast<float>(y) / sy));
+    const int r1 = std::min(n, static_cast<int>(std::ceil(static_cast<float>(y + 1) / sy)));
+    for (int r = r0; r < r1; ++r) {
+      const float w = detail::area_weight(y, r, sy);
+      for (int c = 0; c < n; ++c)
+        sum[static_cast<std::size_t>(r * n + c)] += w * row[static_cast<std::size_t>(c)];
+    }
+  }
+  thumbnail t;
+  const float area = sx * sy;  // every output pixel covers the same area
+  for (std::size_t i = 0; i < sum.size(); ++i) {
+    t.pixels[i] = static_cast<std::uint8_t>(std::clamp(sum[i] / area, 0.0f, 255.0f) + 0.5f);
   }
   return t;
 }
