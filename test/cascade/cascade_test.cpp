@@ -110,6 +110,12 @@ TEST_CASE("a score equal to the threshold does not defer (the paper defers when 
   cascade at_entropy(first, second, threshold_rule{score::entropy, 1.0f});
   at_entropy.infer(scripted_input(0));
   CHECK_FALSE(at_entropy.last_deferred());
+  // Equal confidence in the post-check keeps the first model's answer.
+  scripted_model tie({{0.0f, 0.0f}}), tie_second({{1.0f, 1.0f}});
+  cascade checked(tie, tie_second, threshold_rule{score::max_probability, 0.9f}, {.post_check = true});
+  checked.infer(scripted_input(0));
+  CHECK(checked.last_deferred());
+  CHECK(checked.stats().second_kept == 0);
   cascade above(first, second, threshold_rule{score::max_probability, 0.5001f});
   CHECK(argmax(above.infer(scripted_input(0))) == 1);
   CHECK(above.last_deferred());

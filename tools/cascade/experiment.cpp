@@ -401,9 +401,18 @@ int calibrate(const options& o) {
   std::printf("calibration on the validation split: %zu images (every 12th training image)\n\n",
               labels.size());
 
+  // The pool members whose weights are there (a pool still in training is calibrated as it is).
+  std::vector<pool_member> members;
+  for (const pool_member& m : pool()) {
+    if (fs::exists(o.work / "weights" / (std::string(m.name) + ".lmraw"))) {
+      members.push_back(m);
+    } else {
+      std::printf("(no weights for %s: left out)\n", std::string(m.name).c_str());
+    }
+  }
   std::map<std::string, model_outputs> val;
   std::printf("%-26s %12s %10s %10s\n", "model", "MACs", "params", "val_acc");
-  for (const pool_member& m : pool()) {
+  for (const pool_member& m : members) {
     val[std::string(m.name)] = outputs_of(o, sets, std::string(m.name), "val");
     std::printf("%-26s %12zu %10zu %10.4f\n", std::string(m.name).c_str(), m.macs, m.params,
                 accuracy(val[std::string(m.name)], labels));
@@ -413,9 +422,9 @@ int calibrate(const options& o) {
   std::ofstream csv(dir / "complementarity.csv");
   csv << "a,b,paper,code,accuracy_a,accuracy_b\n";
   std::printf("\ncomplementarity (paper's formula / its code's, validation split)\n");
-  for (std::size_t i = 0; i < pool().size(); ++i) {
-    for (std::size_t j = i + 1; j < pool().size(); ++j) {
-      const pool_member &a = pool()[i], &b = pool()[j];
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    for (std::size_t j = i + 1; j < members.size(); ++j) {
+      const pool_member &a = members[i], &b = members[j];
       const complementarity_scores c = complementarity(labels, answers(val[std::string(a.name)]),
                                                        answers(val[std::string(b.name)]));
       csv << a.name << "," << b.name << "," << c.paper << "," << c.code << ","
@@ -433,8 +442,8 @@ int calibrate(const options& o) {
   std::ofstream pairs_csv(dir / "pairs.csv");
   pairs_csv << "first,second,rule,post_check,threshold,val_accuracy,val_second_rate,expected_macs,"
                "paper_complementarity\n";
-  for (const pool_member& a : pool()) {
-    for (const pool_member& b : pool()) {
+  for (const pool_member& a : members) {
+    for (const pool_member& b : members) {
       if (a.name == b.name || a.name == large_model || b.name == large_model) continue;
       pairs.push_back(calibrate_pair(std::string(a.name), std::string(b.name),
                                      val[std::string(a.name)], val[std::string(b.name)], labels));
@@ -468,7 +477,7 @@ int calibrate(const options& o) {
                 " of the large model's MACs");
   std::string small;
   double small_accuracy = -1;
-  for (const pool_member& m : pool()) {
+  for (const pool_member& m : members) {
     if (m.name == large_model) continue;
     const double acc = accuracy(val[std::string(m.name)], labels);
     if (acc > small_accuracy) small = m.name, small_accuracy = acc;
