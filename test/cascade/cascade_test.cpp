@@ -74,7 +74,7 @@ const std::vector<expectation> expectations = {
 
 TEST_CASE("the cascade's answer is the rule worked out by hand, for every score and post-check") {
   for (const expectation& e : expectations) {
-    CAPTURE(name(e.kind));
+    CAPTURE(score_name(e.kind));
     CAPTURE(e.threshold);
     CAPTURE(e.post_check);
     scripted_model first(first_rows), second(second_rows);
@@ -112,7 +112,8 @@ TEST_CASE("a score equal to the threshold does not defer (the paper defers when 
   CHECK_FALSE(at_entropy.last_deferred());
   // Equal confidence in the post-check keeps the first model's answer.
   scripted_model tie({{0.0f, 0.0f}}), tie_second({{1.0f, 1.0f}});
-  cascade checked(tie, tie_second, threshold_rule{score::max_probability, 0.9f}, {.post_check = true});
+  cascade checked(tie, tie_second, threshold_rule{score::max_probability, 0.9f},
+                  {.post_check = true});
   checked.infer(scripted_input(0));
   CHECK(checked.last_deferred());
   CHECK(checked.stats().second_kept == 0);
@@ -209,7 +210,7 @@ TEST_CASE("a cascade of two real models of different types, single and batched, 
         const auto b = second.infer(image);
         second_logits.emplace_back(b.begin(), b.end());
         std::vector<float> p(5);
-        softmax(first_logits.back(), p);
+        softmax_probabilities(first_logits.back(), p);
         scores.push_back(score_value(s, p));
       }
       std::vector<float> sorted = scores;
@@ -222,8 +223,8 @@ TEST_CASE("a cascade of two real models of different types, single and batched, 
         const bool defer = higher_is_surer(s) ? scores[static_cast<std::size_t>(n)] < threshold
                                               : scores[static_cast<std::size_t>(n)] > threshold;
         std::vector<float> p(5), q(5);
-        softmax(first_logits[static_cast<std::size_t>(n)], p);
-        softmax(second_logits[static_cast<std::size_t>(n)], q);
+        softmax_probabilities(first_logits[static_cast<std::size_t>(n)], p);
+        softmax_probabilities(second_logits[static_cast<std::size_t>(n)], q);
         const bool take_second = defer && (!post_check || confidence(s, q) > confidence(s, p));
         const auto& expected = take_second ? second_logits[static_cast<std::size_t>(n)]
                                            : first_logits[static_cast<std::size_t>(n)];
@@ -273,7 +274,7 @@ TEST_CASE(
     std::vector<double> p = {.15, .15, .15};
     p[static_cast<std::size_t>(answer)] = .7;
     std::vector<float> q(3);
-    softmax(logits_of(p), q);
+    softmax_probabilities(logits_of(p), q);
     return rule.defer(q);
   };
   CHECK_FALSE(decide(0));
@@ -288,7 +289,7 @@ TEST_CASE(
     std::vector<double> p = {.2, .2, .2};
     p[static_cast<std::size_t>(answer)] = .6;
     std::vector<float> q(3);
-    softmax(logits_of(p), q);
+    softmax_probabilities(logits_of(p), q);
     CHECK(back.score_of(q) == rule.score_of(q));
   }
   CHECK_THROWS_WITH_AS(

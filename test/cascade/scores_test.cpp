@@ -13,7 +13,7 @@ using namespace lmnet;
 TEST_CASE("softmax of logits that are logs of known probabilities gives those probabilities") {
   const std::vector<float> logits = {std::log(0.6f), std::log(0.3f), std::log(0.1f)};
   std::vector<float> p(3);
-  softmax(logits, p);
+  softmax_probabilities(logits, p);
   CHECK(p[0] == doctest::Approx(0.6).epsilon(1e-6));
   CHECK(p[1] == doctest::Approx(0.3).epsilon(1e-6));
   CHECK(p[2] == doctest::Approx(0.1).epsilon(1e-6));
@@ -21,9 +21,9 @@ TEST_CASE("softmax of logits that are logs of known probabilities gives those pr
   const std::vector<float> shifted = {1000.0f + logits[0], 1000.0f + logits[1],
                                       1000.0f + logits[2]};
   std::vector<float> q(3);
-  softmax(shifted, q);
+  softmax_probabilities(shifted, q);
   for (int i = 0; i < 3; ++i) CHECK(q[i] == doctest::Approx(p[i]).epsilon(1e-4));
-  CHECK_THROWS_AS(softmax(logits, std::span<float>(q).first(2)), lmnet::error);
+  CHECK_THROWS_AS(softmax_probabilities(logits, std::span<float>(q).first(2)), lmnet::error);
 }
 
 TEST_CASE("max probability, margin and normalised entropy of a known distribution") {
@@ -61,7 +61,7 @@ TEST_CASE("margin with the largest value repeated is zero") {
 }
 
 TEST_CASE("names round-trip, bad names and empty vectors are errors") {
-  for (score s : all_scores) CHECK(parse_score(name(s)) == s);
+  for (score s : all_scores) CHECK(parse_score(score_name(s)) == s);
   CHECK_THROWS_WITH_AS(parse_score("difference"),
                        doctest::Contains("unknown confidence score 'difference'"), lmnet::error);
   CHECK_THROWS_AS(max_probability({}), lmnet::error);

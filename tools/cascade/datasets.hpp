@@ -109,7 +109,7 @@ inline std::vector<std::uint32_t> duplicate_sources(std::size_t n, double ratio 
 
 enum class perturbation { none, noise, shift };
 
-inline std::string_view name(perturbation p) {
+inline std::string_view perturbation_name(perturbation p) {
   switch (p) {
     case perturbation::none:
       return "none";

@@ -297,7 +297,7 @@ pair_result calibrate_pair(const std::string& first_name, const std::string& sec
     const threshold_rule rule{s, 0.0f};
     const pair_outcomes o = pair_outcomes::of(rule, a.logits, b.logits, labels, classes);
     for (bool post_check : {false, true})
-      record(std::string(name(s)), post_check, calibrate_threshold(rule, o, post_check));
+      record(std::string(score_name(s)), post_check, calibrate_threshold(rule, o, post_check));
   }
   r.learned = fit_learned_rule(a.logits, answers(b), labels, classes);
   const pair_outcomes o = pair_outcomes::of(r.learned, a.logits, b.logits, labels, classes);
@@ -377,7 +377,8 @@ void perceptual_evidence(const image_set& val) {
     std::printf(
         "  %s copies: dHash of the copy within r bits of its original's (classic / dead zone "
         "%.0f)\n    ",
-        std::string(name(kind)).c_str(), static_cast<double>(perceptual_hash_options.dead_zone));
+        std::string(perturbation_name(kind)).c_str(),
+        static_cast<double>(perceptual_hash_options.dead_zone));
     for (int r : {0, 2, 4, 6, 8, 12}) {
       std::printf(" r=%d %.1f%%/%.1f%%", r, cumulative(classic_within, r),
                   cumulative(dead_zone_within, r));
@@ -690,7 +691,7 @@ std::vector<result> run_configs(const dataset& d, const stream_models<Model>& m,
     return "dual_" + rule + (post_check ? "_pc" : "");
   };
   for (score kind : all_scores) {
-    const std::string rule(name(kind));
+    const std::string rule(score_name(kind));
     const bool post_check = better_post_check(rule);
     cascade dual(*m.first, *m.second, threshold_rule{kind, s.thresholds.at(rule).at(post_check)},
                  {.post_check = post_check});

@@ -54,9 +54,12 @@ def top_pairs(work, count=6):
 
 def plot(results, path):
     datasets = [d for d in DATASETS if any(r['dataset'] == d for r in results)]
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets), 4.2), sharey=True)
-    if len(datasets) == 1:
-        axes = [axes]
+    columns = 2 if len(datasets) > 1 else 1
+    rows_of_plots = (len(datasets) + columns - 1) // columns
+    fig, axes = plt.subplots(rows_of_plots, columns, figsize=(6.5 * columns, 4.8 * rows_of_plots), squeeze=False)
+    axes = axes.flatten()
+    for ax in axes[len(datasets):]:
+        ax.axis('off')
     for ax, d in zip(axes, datasets):
         rows = [r for r in results if r['dataset'] == d]
         for r in rows:
@@ -68,8 +71,8 @@ def plot(results, path):
         ax.axhline(100 * float(large['accuracy']) - 0.3, color='grey', lw=0.7, ls='--')
         ax.set_title(DATASETS[d], fontsize=9)
         ax.set_xlabel('time saved vs the large model (%)')
+        ax.set_ylabel('accuracy (%)')
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel('accuracy (%)')
     fig.suptitle('Dual CNNs with memory on Fashion-MNIST (dashed: large model - 0.3 points)', fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
@@ -112,6 +115,10 @@ def table(results, work):
             f'{100 * float(r["val_second_rate"]):.1f}% | {float(r["expected_macs"]) / 1e6:.2f} M | '
             f'{float(r["paper_complementarity"]):.4f} |')
     lines += ['', '![accuracy against saving](cascade-results.png)']
+    calibration = os.path.join(work, 'calibration.txt')
+    if os.path.exists(calibration):
+        lines += ['', 'The calibration step\'s output (validation split):', '', '```',
+                  open(calibration).read().rstrip('\n'), '```']
     return '\n'.join(lines)
 
 

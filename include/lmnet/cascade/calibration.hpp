@@ -60,8 +60,8 @@ struct pair_outcomes {
     o.labels.assign(labels.begin(), labels.end());
     std::vector<float> p(k), q(k);
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      softmax(first_logits.subspan(i * k, k), p);
-      softmax(second_logits.subspan(i * k, k), q);
+      softmax_probabilities(first_logits.subspan(i * k, k), p);
+      softmax_probabilities(second_logits.subspan(i * k, k), q);
       o.first.push_back(argmax(p));
       o.second.push_back(argmax(q));
       o.first_score.push_back(rule.score_of(p));
@@ -258,7 +258,7 @@ inline learned_rule fit_learned_rule(std::span<const float> first_logits,
   std::vector<float> rows(labels.size() * f), p(k);
   std::vector<std::uint8_t> fixes(labels.size()), breaks(labels.size());
   for (std::size_t i = 0; i < labels.size(); ++i) {
-    softmax(first_logits.subspan(i * k, k), p);
+    softmax_probabilities(first_logits.subspan(i * k, k), p);
     learned_rule::features(p, options.per_class, std::span<float>(rows).subspan(i * f, f));
     const bool first_right = argmax(p) == labels[i], second_right = second_answers[i] == labels[i];
     fixes[i] = !first_right && second_right;

@@ -56,7 +56,7 @@ class cascade {
     const std::size_t classes = first_logits.size();
     reserve(1, classes, 0);
     std::copy(first_logits.begin(), first_logits.end(), logits_.begin());
-    softmax(first_logits, std::span<float>(first_probabilities_).first(classes));
+    softmax_probabilities(first_logits, std::span<float>(first_probabilities_).first(classes));
     ++stats_.images;
     last_deferred_ = rule_.defer(std::span<const float>(first_probabilities_).first(classes));
     if (last_deferred_) {
@@ -92,7 +92,7 @@ class cascade {
     std::size_t deferred = 0;
     const std::span<float> probabilities = std::span<float>(first_probabilities_).first(classes);
     for (std::size_t n = 0; n < static_cast<std::size_t>(batch); ++n) {
-      softmax(first_logits.subspan(n * classes, classes), probabilities);
+      softmax_probabilities(first_logits.subspan(n * classes, classes), probabilities);
       if (rule_.defer(probabilities)) {
         deferred_[deferred] = n;
         first_confidence_[deferred] = options_.post_check ? rule_.confidence(probabilities) : 0.0f;
@@ -163,7 +163,7 @@ class cascade {
     }
     if (options_.post_check) {
       const std::span<float> probabilities = std::span<float>(second_probabilities_).first(classes);
-      softmax(second_logits, probabilities);
+      softmax_probabilities(second_logits, probabilities);
       if (!(rule_.confidence(probabilities) > first_confidence)) return;
     }
     ++stats_.second_kept;

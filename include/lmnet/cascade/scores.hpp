@@ -23,7 +23,7 @@ enum class score { max_probability, margin, entropy };
 inline constexpr score all_scores[] = {score::max_probability, score::margin, score::entropy};
 
 /// "maxp", "margin", "entropy".
-constexpr std::string_view name(score s) {
+constexpr std::string_view score_name(score s) {
   switch (s) {
     case score::max_probability:
       return "maxp";
@@ -38,7 +38,7 @@ constexpr std::string_view name(score s) {
 /// The score named `text` ("maxp", "margin", "entropy").
 inline score parse_score(std::string_view text) {
   for (score s : all_scores) {
-    if (name(s) == text) return s;
+    if (score_name(s) == text) return s;
   }
   throw error("unknown confidence score '" + std::string(text) +
               "', expected maxp, margin or entropy");
@@ -52,7 +52,7 @@ inline void check_probabilities(std::span<const float> probabilities) {
 
 /// softmax(logits), written to `probabilities` (same size). Subtracts the largest logit first, so
 /// it neither overflows nor underflows for any finite logits.
-inline void softmax(std::span<const float> logits, std::span<float> probabilities) {
+inline void softmax_probabilities(std::span<const float> logits, std::span<float> probabilities) {
   if (logits.empty() || logits.size() != probabilities.size()) {
     throw error("softmax of " + std::to_string(logits.size()) + " logits into " +
                 std::to_string(probabilities.size()) + " probabilities");
