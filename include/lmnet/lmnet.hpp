@@ -8,7 +8,9 @@
 #include <lmnet/cascade.hpp>
 #include <lmnet/config.hpp>
 #include <lmnet/io/bind.hpp>
+#include <lmnet/io/embedded_weights.hpp>
 #include <lmnet/io/random_weights.hpp>
+#include <lmnet/io/safetensors.hpp>
 #include <lmnet/io/tensor_map.hpp>
 #include <lmnet/io/weight_source.hpp>
 #include <lmnet/layers.hpp>

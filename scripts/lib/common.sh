@@ -30,3 +30,11 @@ configure_and_build() {
 
 # Debian's Python, which sees python3-torch (a python3 earlier on PATH may not).
 PYTHON=/usr/bin/python3
+
+# What weight loading, its checks against PyTorch and the Fashion-MNIST programs need: PyTorch
+# (parity and accuracy checks), the dataset, zlib (the examples' gzip reader), clang with libFuzzer
+# (the safetensors fuzz target).
+ensure_weight_packages() {
+  ensure_packages python3-torch python3-torchvision python3-numpy dataset-fashion-mnist zlib1g-dev \
+    clang libclang-rt-14-dev
+}
