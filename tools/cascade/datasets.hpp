@@ -4,7 +4,7 @@
 // every duplicate perturbed.
 #pragma once
 
-#include "adapters.hpp"
+#include "fashion_mnist.hpp"  // examples/: the dataset reader and the preprocessing
 
 #include <lmnet/core/error.hpp>
 
@@ -18,7 +18,7 @@ namespace lmnet::tools {
 
 inline constexpr int image_side = 28;
 inline constexpr std::size_t image_bytes = image_side * image_side;
-inline constexpr std::size_t input_floats = 32 * 32;
+inline constexpr std::size_t input_floats = fashion_mnist::padded_size * fashion_mnist::padded_size;
 
 /// Raw 8-bit images and their labels.
 struct image_set {
@@ -35,16 +35,12 @@ struct image_set {
   }
 };
 
-/// "train" or "t10k" from `directory` (uncompressed IDX files).
-inline image_set load_fashion_mnist(const std::string& directory, const std::string& split) {
-  int count = 0, rows = 0, cols = 0;
+/// "train" or "t10k" from `root` (the dataset's gzip-compressed IDX files).
+inline image_set load_fashion_mnist(const std::string& root, const std::string& split) {
+  fashion_mnist::dataset d = fashion_mnist::load(split, root);
   image_set set;
-  set.pixels = load_idx_images(directory + "/" + split + "-images-idx3-ubyte", count, rows, cols);
-  set.labels = load_idx_labels(directory + "/" + split + "-labels-idx1-ubyte");
-  if (rows != image_side || cols != image_side ||
-      static_cast<std::size_t>(count) != set.labels.size()) {
-    throw error(directory + "/" + split + ": expected as many 28x28 images as labels");
-  }
+  set.pixels = std::move(d.images);
+  set.labels.assign(d.labels.begin(), d.labels.end());
   return set;
 }
 
@@ -63,19 +59,9 @@ inline image_set first(const image_set& set, std::size_t count) {
   return out;
 }
 
-/// A network's input: the image zero-padded to 32 x 32, scaled to [0, 1] and normalised with the
-/// training set's mean and deviation (lmnet_tools.fashion_mnist.preprocess).
-inline void preprocess(std::span<const std::uint8_t> image, std::span<float> input) {
-  constexpr float mean = 0.2860f, deviation = 0.3530f;
-  std::fill(input.begin(), input.end(), (0.0f - mean) / deviation);
-  for (int y = 0; y < image_side; ++y) {
-    for (int x = 0; x < image_side; ++x) {
-      const float v =
-          static_cast<float>(image[static_cast<std::size_t>(y * image_side + x)]) / 255.0f;
-      input[static_cast<std::size_t>((y + 2) * 32 + x + 2)] = (v - mean) / deviation;
-    }
-  }
-}
+/// A network's input: the image zero-padded to 32 x 32, scaled to [0, 1] and normalised like the
+/// training script's (examples/fashion_mnist.hpp).
+using fashion_mnist::preprocess;
 
 /// A small deterministic generator (splitmix64), the same on every platform and library.
 class splitmix64 {

@@ -12,10 +12,12 @@
 //       every configuration on every test set, streamed batch-1; ends with one line each:
 //       cascade <dataset> <config> accuracy=.. macs_per_image=.. ms_per_image=.. second_rate=..
 //               hit_rate=.. saving_vs_large=..
+// Common options: --weights DIR (<model>.safetensors, default examples/weights/fashion_mnist),
+// --large NAME (default mobilenet_v2_cifar), --data DIR (the dataset's gzip IDX files).
 //
-// DIR holds data/ (Fashion-MNIST, uncompressed IDX) and weights/ (<model>.lmraw); the tool writes
-// logits/, calibration/ and results.csv there. Logits are computed once per model, set and
-// backend and reused.
+// The pool is every model whose weights are in the weights directory; the small models are those
+// with fewer MACs than the large one. The tool writes logits/, calibration/ and results.csv under
+// the work directory. Logits are computed once per model, set, weights and backend and reused.
 //
 // How time is measured. Every model's per-image time is measured when its logits are computed
 // (thread CPU time, so that other processes on a shared machine do not count; wall time is kept
@@ -24,7 +26,6 @@
 // (hashing, cache lookups and insertions, softmax, scores, rules) is measured on the spot. `--live
 // N` also runs the first N images of every dataset with the real models end to end, and prints
 // both figures side by side.
-#include "adapters.hpp"
 #include "datasets.hpp"
 #include "npy.hpp"
 #include "pool.hpp"
@@ -80,6 +81,9 @@ std::optional<double> energy_joules() {
 struct options {
   std::string command;
   fs::path work;
+  fs::path weights = "examples/weights/fashion_mnist";
+  std::string data{fashion_mnist::default_root};
+  std::string large{default_large_model};
   std::vector<std::string> models, sets;
   std::size_t limit = 0;      // test images used (0: all)
   std::size_t val_limit = 0;  // validation images used (0: all)
@@ -107,6 +111,12 @@ options parse(int argc, char** argv) {
     const std::string value = argv[++i];
     if (flag == "--work")
       o.work = value;
+    else if (flag == "--weights")
+      o.weights = value;
+    else if (flag == "--data")
+      o.data = value;
+    else if (flag == "--large")
+      o.large = value;
     else if (flag == "--models")
       o.models = split_list(value);
     else if (flag == "--sets")
@@ -123,6 +133,7 @@ options parse(int argc, char** argv) {
       throw error("unknown option " + flag);
   }
   if (o.work.empty()) throw error("--work DIR is required");
+  find_member(o.large);  // a name the pool knows
   return o;
 }
 
@@ -135,7 +146,7 @@ struct image_sets {
   image_set val, test, test_noise, test_shift;
 
   image_sets(const options& o) {
-    const std::string data = (o.work / "data").string();
+    const std::string& data = o.data;
     val = validation_split(load_fashion_mnist(data, "train"));
     if (o.val_limit != 0) val = first(val, o.val_limit);
     test = load_fashion_mnist(data, "t10k");
@@ -178,13 +189,17 @@ std::string weights_fingerprint(const fs::path& file) {
   return text;
 }
 
+fs::path weights_file(const options& o, std::string_view model_name) {
+  return o.weights / (std::string(model_name) + ".safetensors");
+}
+
 /// The model's outputs on the set, from logits/ when computed before with the same weights,
 /// images and backend, otherwise measured now.
 model_outputs outputs_of(const options& o, const image_sets& sets, const std::string& model_name,
                          const std::string& set_name) {
   const pool_member& member = find_member(model_name);
   const image_set& images = sets[set_name];
-  const fs::path weights = o.work / "weights" / (model_name + ".lmraw");
+  const fs::path weights = weights_file(o, model_name);
   if (!fs::exists(weights)) throw error("no weights for " + model_name + " at " + weights.string());
   const fs::path base =
       o.work / "logits" / (model_name + "." + set_name + "-" + std::to_string(images.size()));
@@ -210,8 +225,7 @@ model_outputs outputs_of(const options& o, const image_sets& sets, const std::st
 
   std::fprintf(stderr, "measuring %s on %s (%zu images, %s backend)\n", model_name.c_str(),
                set_name.c_str(), images.size(), std::string(experiment_backend_name).c_str());
-  tensor_map map = load_weights(weights.string());
-  any_model m = member.make(map);
+  any_model m = member.make(weights.string());
   std::vector<float> input(input_floats);
   preprocess(images.image(0), input);
   for (int i = 0; i < 25; ++i) m.infer(input);  // warm-up, as the paper drops its first 25 samples
@@ -402,15 +416,26 @@ int calibrate(const options& o) {
   std::printf("calibration on the validation split: %zu images (every 12th training image)\n\n",
               labels.size());
 
-  // The pool members whose weights are there (a pool still in training is calibrated as it is).
+  // The small models whose weights are there (a pool still in training is calibrated as it is):
+  // fewer MACs than the large model, which is only measured on the test sets.
+  const pool_member& large = find_member(o.large);
+  if (!fs::exists(weights_file(o, large.name)))
+    throw error("no weights for the large model at " + weights_file(o, large.name).string());
   std::vector<pool_member> members;
   for (const pool_member& m : pool()) {
-    if (fs::exists(o.work / "weights" / (std::string(m.name) + ".lmraw"))) {
+    if (m.macs >= large.macs) continue;
+    if (fs::exists(weights_file(o, m.name))) {
       members.push_back(m);
     } else {
       std::printf("(no weights for %s: left out)\n", std::string(m.name).c_str());
     }
   }
+  if (members.size() < 2)
+    throw error("the pool needs two small models (fewer MACs than " + o.large +
+                ") with weights in " + o.weights.string());
+  std::printf("large model %s (%zu MACs); small models:", o.large.c_str(), large.macs);
+  for (const pool_member& m : members) std::printf(" %s", std::string(m.name).c_str());
+  std::printf("\n\n");
   std::map<std::string, model_outputs> val;
   std::printf("%-26s %12s %10s %10s\n", "model", "MACs", "params", "val_acc");
   for (const pool_member& m : members) {
@@ -437,7 +462,7 @@ int calibrate(const options& o) {
   }
 
   // Every ordered pair of small models, every rule.
-  const double large_macs = static_cast<double>(find_member(large_model).macs);
+  const double large_macs = static_cast<double>(large.macs);
   const double budget = o.budget * large_macs;
   std::vector<pair_result> pairs;
   std::ofstream pairs_csv(dir / "pairs.csv");
@@ -445,7 +470,7 @@ int calibrate(const options& o) {
                "paper_complementarity\n";
   for (const pool_member& a : members) {
     for (const pool_member& b : members) {
-      if (a.name == b.name || a.name == large_model || b.name == large_model) continue;
+      if (a.name == b.name) continue;
       pairs.push_back(calibrate_pair(std::string(a.name), std::string(b.name),
                                      val[std::string(a.name)], val[std::string(b.name)], labels));
       const double paper = complementarity(labels, answers(val[std::string(a.name)]),
@@ -479,7 +504,6 @@ int calibrate(const options& o) {
   std::string small;
   double small_accuracy = -1;
   for (const pool_member& m : members) {
-    if (m.name == large_model) continue;
     const double acc = accuracy(val[std::string(m.name)], labels);
     if (acc > small_accuracy) small = m.name, small_accuracy = acc;
   }
@@ -512,8 +536,8 @@ int calibrate(const options& o) {
   }
   const rule_choice& selected = best_rule(*chosen, budget);
   std::ofstream sel(dir / "selection.txt");
-  sel << "first " << chosen->first << "\nsecond " << chosen->second << "\nsmall " << small
-      << "\nrule " << selected.rule << " " << selected.post_check << "\n";
+  sel << "large " << o.large << "\nfirst " << chosen->first << "\nsecond " << chosen->second
+      << "\nsmall " << small << "\nrule " << selected.rule << " " << selected.post_check << "\n";
   for (const rule_choice& c : chosen->rules) {
     sel << "threshold " << c.rule << " " << c.post_check << " " << c.threshold << " " << c.accuracy
         << "\n";
@@ -589,7 +613,7 @@ struct result {
 };
 
 struct selection {
-  std::string first, second, small, rule;
+  std::string large, first, second, small, rule;
   bool post_check = false;
   std::map<std::string, std::map<bool, float>> thresholds;  // rule -> post_check -> lambda
   std::map<std::string, std::map<bool, double>> val_accuracy;
@@ -601,7 +625,9 @@ selection read_selection(const fs::path& dir) {
   if (!in) throw error("no " + (dir / "selection.txt").string() + ": run the calibrate step first");
   selection s;
   for (std::string key; in >> key;) {
-    if (key == "first")
+    if (key == "large")
+      in >> s.large;
+    else if (key == "first")
       in >> s.first;
     else if (key == "second")
       in >> s.second;
@@ -791,11 +817,14 @@ void print(const result& r, const char* prefix = "cascade") {
 int run(const options& o) {
   const image_sets sets(o);
   const selection s = read_selection(o.work / "calibration");
+  if (s.large != o.large)
+    throw error("the calibration was made against " + s.large + ", not " + o.large +
+                ": run the calibrate step again");
   std::printf("pair %s -> %s, memory rule %s%s, small model %s; backend %s; %zu test images\n",
               s.first.c_str(), s.second.c_str(), s.rule.c_str(),
               s.post_check ? " with post-check" : "", s.small.c_str(),
               std::string(experiment_backend_name).c_str(), sets.test.size());
-  const std::vector<std::string> names = {std::string(large_model), s.small, s.first, s.second};
+  const std::vector<std::string> names = {o.large, s.small, s.first, s.second};
   std::map<std::string, std::vector<model_outputs>> outputs;
   for (const std::string& n : names) {
     if (outputs.contains(n)) continue;
@@ -845,12 +874,10 @@ int run(const options& o) {
   if (o.live != 0) {
     // The first `live` images of every dataset, end to end with the real models, beside the
     // replayed figures for the same images.
-    std::map<std::string, tensor_map> maps;
     std::map<std::string, std::unique_ptr<any_model>> real;
     for (const std::string& n : names) {
       if (real.contains(n)) continue;
-      tensor_map map = load_weights((o.work / "weights" / (n + ".lmraw")).string());
-      real[n] = std::make_unique<any_model>(find_member(n).make(map));
+      real[n] = std::make_unique<any_model>(find_member(n).make(weights_file(o, n).string()));
     }
     std::printf("\nlive check: %zu images per dataset, real models vs replayed measurements\n",
                 o.live);
@@ -901,7 +928,9 @@ int logits(const options& o) {
   const image_sets sets(o);
   std::vector<std::string> models = o.models;
   if (models.empty()) {
-    for (const pool_member& m : pool()) models.emplace_back(m.name);
+    for (const pool_member& m : pool()) {
+      if (fs::exists(weights_file(o, m.name))) models.emplace_back(m.name);
+    }
   }
   const std::vector<std::string> names = o.sets.empty() ? std::vector<std::string>{"val"} : o.sets;
   for (const std::string& m : models) {

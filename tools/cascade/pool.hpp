@@ -3,6 +3,8 @@
 // tools can pick models by name.
 #pragma once
 
+#include "fashion_mnist_models.hpp"  // examples/: the presets the models were trained as
+
 #include <lmnet/lmnet.hpp>
 
 #if __has_include(<lmnet/backend/simd.hpp>)
@@ -27,26 +29,14 @@ using experiment_backend = backend::reference;
 inline constexpr std::string_view experiment_backend_name = "reference";
 #endif
 
-// The presets the models were trained as (tools/lmnet_tools/models.py, FASHION_MNIST).
-inline constexpr auto plain_cnn = models::plain_cnn({.channels = 1});
-inline constexpr auto resnet8 = models::resnet_cifar({.channels = 1});
-inline constexpr auto shufflenet_v2_x0_5_cifar = models::shufflenet_v2(
-    {.classes = 10, .channels = 1, .resolution = 32, .width = 0.5, .cifar = true});
-inline constexpr auto mobilenet_v2_x0_5_cifar = models::mobilenet_v2(
-    {.classes = 10, .channels = 1, .resolution = 32, .width = 0.5, .cifar = true});
-inline constexpr auto l_mobilenet = models::l_mobilenet({.classes = 10, .channels = 1});
-inline constexpr auto shufflenet_v2_cifar =
-    models::shufflenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
-inline constexpr auto mobilenet_v2_cifar =
-    models::mobilenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
-
 /// One pool model, loaded and ready, whatever its network type: a Classifier.
 class any_model {
  public:
+  /// The network `Net` with the weights of a safetensors file (PyTorch state_dict names).
   template <const auto& Net>
-  static any_model make(tensor_map& weights) {
+  static any_model make(const std::string& weights_path) {
     auto m = std::make_unique<holder<Net>>();
-    m->network.load(weights);
+    m->network.load(safetensors(weights_path));
     return any_model(std::move(m));
   }
 
@@ -72,7 +62,7 @@ struct pool_member {
   std::string_view name;
   std::size_t macs;
   std::size_t params;
-  any_model (*make)(tensor_map&);
+  any_model (*make)(const std::string& weights_path);
 };
 
 template <const auto& Net>
@@ -80,21 +70,23 @@ constexpr pool_member member(std::string_view name) {
   return {name, plan_of<Net>.macs(), plan_of<Net>.params(), &any_model::make<Net>};
 }
 
-/// The pool, fewest MACs first; the last is the large model the cascades are measured against.
+/// Every model trained on Fashion-MNIST (tools/lmnet_tools/models.py), fewest MACs first. The
+/// experiment uses those whose weights exist; the large model is chosen by name.
 inline const std::vector<pool_member>& pool() {
   static const std::vector<pool_member> members = {
-      member<l_mobilenet>("l_mobilenet"),
-      member<plain_cnn>("plain_cnn"),
-      member<shufflenet_v2_x0_5_cifar>("shufflenet_v2_x0_5_cifar"),
-      member<resnet8>("resnet8"),
-      member<mobilenet_v2_x0_5_cifar>("mobilenet_v2_x0_5_cifar"),
-      member<shufflenet_v2_cifar>("shufflenet_v2_cifar"),
-      member<mobilenet_v2_cifar>("mobilenet_v2_cifar"),
+      member<fashion_mnist::l_mobilenet>("l_mobilenet"),
+      member<fashion_mnist::plain_cnn>("plain_cnn"),
+      member<fashion_mnist::shufflenet_v2_x0_5_cifar>("shufflenet_v2_x0_5_cifar"),
+      member<fashion_mnist::resnet8>("resnet8"),
+      member<fashion_mnist::mobilenet_v2_x0_5_cifar>("mobilenet_v2_x0_5_cifar"),
+      member<fashion_mnist::shufflenet_v2_cifar>("shufflenet_v2_cifar"),
+      member<fashion_mnist::mobilenet_v2_cifar>("mobilenet_v2_cifar"),
   };
   return members;
 }
 
-inline constexpr std::string_view large_model = "mobilenet_v2_cifar";
+/// The large model the cascades are measured against, unless told otherwise.
+inline constexpr std::string_view default_large_model = "mobilenet_v2_cifar";
 
 inline const pool_member& find_member(std::string_view name) {
   for (const pool_member& m : pool()) {

@@ -2,7 +2,9 @@
 """Writes the results of ./scripts/cascade-experiment into docs/cascade.md (between the
 `<!-- results:begin -->` and `<!-- results:end -->` markers) and plots accuracy against saving.
 
-    /usr/bin/python3 tools/cascade/report.py WORK_DIR docs/cascade.md docs/cascade-results.png
+    /usr/bin/python3 tools/cascade/report.py WORK_DIR docs/cascade.md docs/cascade-results.png COMMAND
+
+COMMAND is the command line that produced WORK_DIR, quoted in the document.
 """
 
 import csv
@@ -78,15 +80,21 @@ def plot(results, path):
     fig.savefig(path, dpi=130)
 
 
-def table(results, work):
+def energy_note(work):
+    run = os.path.join(work, 'run.txt')
+    if os.path.exists(run) and 'RAPL package counter found' in open(run).read():
+        return 'the RAPL counter\'s joules per image are in the run\'s output'
+    return 'this machine has no energy counter, so time and MACs stand in for energy'
+
+
+def table(results, work, command):
     backend = results[0]['backend']
     selection = read_selection(work)
     lines = [
-        f'Produced by `./scripts/cascade-experiment` with lmnet\'s **{backend}** backend '
-        '(times are thread CPU milliseconds per image, batch 1; this machine has no energy counter, '
-        'so time and MACs stand in for energy).',
+        f'Produced by `{command}` with lmnet\'s **{backend}** backend '
+        f'(times are thread CPU milliseconds per image, batch 1; {energy_note(work)}).',
         '',
-        f'Pair chosen on the validation split: **{selection["first"][0]}** then '
+        f'Large model: **{selection["large"][0]}**. Pair chosen on the validation split: **{selection["first"][0]}** then '
         f'**{selection["second"][0]}**; memory configurations use its rule '
         f'**{selection["rule"][0]}**{" with post-check" if selection["rule"][1] == "1" else ""}; '
         f'best single small model: **{selection["small"][0]}**.',
@@ -123,9 +131,9 @@ def table(results, work):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         sys.exit(__doc__)
-    work, doc, image = sys.argv[1:]
+    work, doc, image, command = sys.argv[1:]
     results = read_results(work)
     plot(results, image)
     text = open(doc).read()
@@ -133,7 +141,7 @@ def main():
     if begin not in text or end not in text:
         sys.exit(f'{doc}: no {begin} ... {end} section')
     text = re.sub(re.escape(begin) + '.*' + re.escape(end),
-                  lambda _: begin + '\n' + table(results, work) + '\n' + end, text, flags=re.S)
+                  lambda _: begin + '\n' + table(results, work, command) + '\n' + end, text, flags=re.S)
     with open(doc, 'w') as f:
         f.write(text)
 
