@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -463,7 +464,7 @@ int calibrate(const options& o) {
 
   // Every ordered pair of small models, every rule.
   const double large_macs = static_cast<double>(large.macs);
-  const double budget = o.budget * large_macs;
+  double budget = o.budget * large_macs;
   std::vector<pair_result> pairs;
   std::ofstream pairs_csv(dir / "pairs.csv");
   pairs_csv << "first,second,rule,post_check,threshold,val_accuracy,val_second_rate,expected_macs,"
@@ -485,7 +486,19 @@ int calibrate(const options& o) {
   }
 
   // The pair: best validation accuracy among pairs and rules whose expected MACs fit the budget
-  // (ties: fewer MACs). The small model: the best single small model on validation.
+  // (ties: fewer MACs). The small model: the best single small model on validation. A pool whose
+  // small models are all close to the large one in MACs (a stand-in large model) has no pair in
+  // the budget: the best pair is then taken whatever its cost, and said so.
+  const bool any_fits = std::any_of(pairs.begin(), pairs.end(), [&](const pair_result& p) {
+    return best_rule(p, budget).expected_macs <= budget;
+  });
+  if (!any_fits) {
+    std::printf(
+        "\nnote: no pair and rule fits %.0f%% of the large model's MACs; the pair is chosen "
+        "without the budget\n",
+        100 * o.budget);
+    budget = std::numeric_limits<double>::infinity();
+  }
   const pair_result* chosen = nullptr;
   for (const pair_result& p : pairs) {
     const rule_choice& c = best_rule(p, budget);
@@ -508,9 +521,13 @@ int calibrate(const options& o) {
     if (acc > small_accuracy) small = m.name, small_accuracy = acc;
   }
 
-  std::printf(
-      "\npairs by validation accuracy (best rule within %.0f%% of the large model's MACs)\n",
-      100 * o.budget);
+  if (any_fits) {
+    std::printf(
+        "\npairs by validation accuracy (best rule within %.0f%% of the large model's MACs)\n",
+        100 * o.budget);
+  } else {
+    std::printf("\npairs by validation accuracy (best rule, whatever its MACs)\n");
+  }
   std::vector<const pair_result*> ranked;
   for (const pair_result& p : pairs) {
     if (best_rule(p, budget).expected_macs <= budget) ranked.push_back(&p);
