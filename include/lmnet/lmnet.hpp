@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Everything but the CUDA and SIMD backends: layers, blocks, networks, presets, weight loading,
-// the reference backend and `model`.
+// the reference backend, `model`, cascades and result caches.
 #pragma once
 
 #include <lmnet/backend/reference.hpp>
 #include <lmnet/blocks.hpp>
+#include <lmnet/cascade.hpp>
 #include <lmnet/config.hpp>
 #include <lmnet/io/bind.hpp>
 #include <lmnet/io/embedded_weights.hpp>

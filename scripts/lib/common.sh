@@ -17,7 +17,7 @@ ensure_packages() {
 
 # The packages every build needs.
 ensure_build_packages() {
-  ensure_packages g++ cmake ninja-build libxsimd-dev doctest-dev libbenchmark-dev
+  ensure_packages g++ cmake ninja-build libxsimd-dev doctest-dev libbenchmark-dev libxxhash-dev
 }
 
 # configure_and_build <build dir> [cmake options...]
