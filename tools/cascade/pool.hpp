@@ -5,11 +5,8 @@
 
 #include "fashion_mnist_models.hpp"  // examples/: the presets the models were trained as
 
-#include <lmnet/lmnet.hpp>
-
-#if __has_include(<lmnet/backend/simd.hpp>)
 #include <lmnet/backend/simd.hpp>
-#endif
+#include <lmnet/lmnet.hpp>
 
 #include <functional>
 #include <memory>
@@ -20,14 +17,9 @@
 
 namespace lmnet::tools {
 
-// The backend every model of the experiment runs on: the fastest one this tree has.
-#if __has_include(<lmnet/backend/simd.hpp>)
+// The backend every model of the experiment runs on: the fast CPU one, as on a device.
 using experiment_backend = backend::simd<>;
 inline constexpr std::string_view experiment_backend_name = "simd";
-#else
-using experiment_backend = backend::reference;
-inline constexpr std::string_view experiment_backend_name = "reference";
-#endif
 
 /// One pool model, loaded and ready, whatever its network type: a Classifier.
 class any_model {
