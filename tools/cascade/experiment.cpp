@@ -5,7 +5,7 @@
 //
 //   lmnet_cascade_experiment logits    --work DIR [--models a,b] [--sets val,test,...] [--limit N]
 //       runs pool models batch-1 over image sets, keeping logits and per-image times (.npy)
-//   lmnet_cascade_experiment calibrate --work DIR [--budget 0.4]
+//   lmnet_cascade_experiment calibrate --work DIR [--budget 0.3]
 //       on the validation split: complementarity of every pair, lambda* of every rule, the
 //       learned rule, the pair and the small model the experiment uses
 //   lmnet_cascade_experiment run       --work DIR [--limit N] [--live N]
@@ -16,8 +16,10 @@
 // --large NAME (default mobilenet_v2_cifar), --data DIR (the dataset's gzip IDX files).
 //
 // The pool is every model whose weights are in the weights directory; the small models are those
-// with fewer MACs than the large one. The tool writes logits/, calibration/ and results.csv under
-// the work directory. Logits are computed once per model, set, weights and backend and reused.
+// with fewer MACs than the large one. A pair starts with a small model; its second model is any
+// other pool model, the large one included. The tool writes logits/, calibration/ and results.csv
+// under the work directory. Logits are computed once per model, set, weights and backend and
+// reused.
 //
 // How time is measured. Every model's per-image time is measured when its logits are computed
 // (thread CPU time, so that other processes on a shared machine do not count; wall time is kept
@@ -89,7 +91,7 @@ struct options {
   std::size_t limit = 0;      // test images used (0: all)
   std::size_t val_limit = 0;  // validation images used (0: all)
   std::size_t live = 0;       // images per dataset also run end to end with the real models
-  double budget = 0.4;  // pair selection: most expected MACs, as a fraction of the large model's
+  double budget = 0.3;  // pair selection: most expected MACs, as a fraction of the large model's
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -418,7 +420,7 @@ int calibrate(const options& o) {
               labels.size());
 
   // The small models whose weights are there (a pool still in training is calibrated as it is):
-  // fewer MACs than the large model, which is only measured on the test sets.
+  // fewer MACs than the large model (which may be a second model too).
   const pool_member& large = find_member(o.large);
   if (!fs::exists(weights_file(o, large.name)))
     throw error("no weights for the large model at " + weights_file(o, large.name).string());
@@ -437,9 +439,12 @@ int calibrate(const options& o) {
   std::printf("large model %s (%zu MACs); small models:", o.large.c_str(), large.macs);
   for (const pool_member& m : members) std::printf(" %s", std::string(m.name).c_str());
   std::printf("\n\n");
+  // Second models: every small model and the large one.
+  std::vector<pool_member> seconds = members;
+  seconds.push_back(large);
   std::map<std::string, model_outputs> val;
   std::printf("%-26s %12s %10s %10s\n", "model", "MACs", "params", "val_acc");
-  for (const pool_member& m : members) {
+  for (const pool_member& m : seconds) {
     val[std::string(m.name)] = outputs_of(o, sets, std::string(m.name), "val");
     std::printf("%-26s %12zu %10zu %10.4f\n", std::string(m.name).c_str(), m.macs, m.params,
                 accuracy(val[std::string(m.name)], labels));
@@ -450,8 +455,8 @@ int calibrate(const options& o) {
   csv << "a,b,paper,code,accuracy_a,accuracy_b\n";
   std::printf("\ncomplementarity (paper's formula / its code's, validation split)\n");
   for (std::size_t i = 0; i < members.size(); ++i) {
-    for (std::size_t j = i + 1; j < members.size(); ++j) {
-      const pool_member &a = members[i], &b = members[j];
+    for (std::size_t j = i + 1; j < seconds.size(); ++j) {
+      const pool_member &a = members[i], &b = seconds[j];
       const complementarity_scores c = complementarity(labels, answers(val[std::string(a.name)]),
                                                        answers(val[std::string(b.name)]));
       csv << a.name << "," << b.name << "," << c.paper << "," << c.code << ","
@@ -462,7 +467,7 @@ int calibrate(const options& o) {
     }
   }
 
-  // Every ordered pair of small models, every rule.
+  // Every ordered pair (a small model first, any other second), every rule.
   const double large_macs = static_cast<double>(large.macs);
   double budget = o.budget * large_macs;
   std::vector<pair_result> pairs;
@@ -470,7 +475,7 @@ int calibrate(const options& o) {
   pairs_csv << "first,second,rule,post_check,threshold,val_accuracy,val_second_rate,expected_macs,"
                "paper_complementarity\n";
   for (const pool_member& a : members) {
-    for (const pool_member& b : members) {
+    for (const pool_member& b : seconds) {
       if (a.name == b.name) continue;
       pairs.push_back(calibrate_pair(std::string(a.name), std::string(b.name),
                                      val[std::string(a.name)], val[std::string(b.name)], labels));
@@ -554,7 +559,8 @@ int calibrate(const options& o) {
   const rule_choice& selected = best_rule(*chosen, budget);
   std::ofstream sel(dir / "selection.txt");
   sel << "large " << o.large << "\nfirst " << chosen->first << "\nsecond " << chosen->second
-      << "\nsmall " << small << "\nrule " << selected.rule << " " << selected.post_check << "\n";
+      << "\nsmall " << small << "\nrule " << selected.rule << " " << selected.post_check
+      << "\nbudget_macs " << budget << "\n";
   for (const rule_choice& c : chosen->rules) {
     sel << "threshold " << c.rule << " " << c.post_check << " " << c.threshold << " " << c.accuracy
         << "\n";
@@ -632,6 +638,7 @@ struct result {
 struct selection {
   std::string large, first, second, small, rule;
   bool post_check = false;
+  double budget_macs = 0;  // expected MACs the pair was chosen within
   std::map<std::string, std::map<bool, float>> thresholds;  // rule -> post_check -> lambda
   std::map<std::string, std::map<bool, double>> val_accuracy;
   learned_rule learned;
@@ -652,6 +659,8 @@ selection read_selection(const fs::path& dir) {
       in >> s.small;
     else if (key == "rule")
       in >> s.rule >> s.post_check;
+    else if (key == "budget_macs")
+      in >> s.budget_macs;
     else if (key == "threshold") {
       std::string rule;
       bool post_check = false;

@@ -42,10 +42,10 @@ def read_selection(work):
     return selection
 
 
-def top_pairs(work, count=6):
+def top_pairs(work, budget, count=6, keep=lambda r: True):
     """The best rule of each pair within the budget, best pairs first, as the calibration ranks them."""
     with open(os.path.join(work, 'calibration', 'pairs.csv')) as f:
-        rows = list(csv.DictReader(f))
+        rows = [r for r in csv.DictReader(f) if float(r['expected_macs']) <= budget and keep(r)]
     best = {}
     for r in rows:
         key = (r['first'], r['second'])
@@ -113,15 +113,21 @@ def table(results, work, command):
     for rule, post_check, threshold, accuracy in selection['thresholds']:
         lines.append(f'| {rule} | {"yes" if post_check == "1" else "no"} | {float(threshold):.4f} | '
                      f'{100 * float(accuracy):.2f}% |')
-    lines += ['', 'Best pairs on the validation split (each with its best rule within the MACs budget):', '',
-              '| first | second | rule | post-check | lambda* | val. accuracy | second model | expected MACs | complementarity (paper) |',
-              '|---|---|---|---|---:|---:|---:|---:|---:|']
-    for r in top_pairs(work):
-        lines.append(
-            f'| {r["first"]} | {r["second"]} | {r["rule"]} | {"yes" if r["post_check"] == "1" else "no"} | '
-            f'{float(r["threshold"]):.4f} | {100 * float(r["val_accuracy"]):.2f}% | '
-            f'{100 * float(r["val_second_rate"]):.1f}% | {float(r["expected_macs"]) / 1e6:.2f} M | '
-            f'{float(r["paper_complementarity"]):.4f} |')
+    budget = float(selection['budget_macs'][0]) if 'budget_macs' in selection else float('inf')
+    large = selection['large'][0]
+    for title, keep in [('Best pairs', lambda r: True),
+                        ('Best pairs of two small models', lambda r: r['second'] != large)]:
+        lines += ['', f'{title} on the validation split (each with its best rule within the budget of '
+                  f'{budget / 1e6:.2f} M expected MACs):', '',
+                  '| first | second | rule | post-check | lambda* | val. accuracy | second model | '
+                  'expected MACs | complementarity (paper) |',
+                  '|---|---|---|---|---:|---:|---:|---:|---:|']
+        for r in top_pairs(work, budget, 6 if title == 'Best pairs' else 4, keep):
+            lines.append(
+                f'| {r["first"]} | {r["second"]} | {r["rule"]} | {"yes" if r["post_check"] == "1" else "no"} | '
+                f'{float(r["threshold"]):.4f} | {100 * float(r["val_accuracy"]):.2f}% | '
+                f'{100 * float(r["val_second_rate"]):.1f}% | {float(r["expected_macs"]) / 1e6:.2f} M | '
+                f'{float(r["paper_complementarity"]):.4f} |')
     lines += ['', '![accuracy against saving](cascade-results.png)']
     calibration = os.path.join(work, 'calibration.txt')
     if os.path.exists(calibration):
