@@ -4,7 +4,8 @@
 // - layer/<net>/<node>_<shape>/lmnet: each distinct weight layer of MobileNetV2 (224x224) and
 //   L-Mobilenet (32x32) alone, activations from memory;
 // - block/<net>/<node>: each fused bottleneck of those networks alone;
-// - network/<model>/<HxW>/threads:<n>: whole networks, batch 1, on 1 and 2 threads.
+// - network/<model>/<HxW>/threads:<n>: whole networks, batch 1, on 1 and 2 threads;
+// - memory/weights/mobilenet_v2: one read of MobileNetV2's packed weights, the floor at 32x32.
 // Layers and blocks report GFLOP/s and GB/s (activations and weights moved once).
 #include "layer_cases.hpp"
 
@@ -57,6 +58,29 @@ void fma_peak(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * chains * steps * vec::width * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(arch::name());
+}
+
+// Reads a network's packed weights once per iteration, as an inference must: at small inputs
+// (MobileNetV2 at 32x32) this is the floor under any fp32 kernel on this machine.
+template <const auto& Net>
+void weight_stream(benchmark::State& state) {
+  using engine = model<Net, backend::simd<>>::engine_type;
+  using B = vec::batch;
+  const aligned_buffer weights = random_buffer(engine::schedule.weight_floats, 7);
+  constexpr auto width = static_cast<std::size_t>(vec::width);
+  const std::size_t whole = weights.size() / (4 * width) * (4 * width);
+  for (auto _ : state) {
+    B acc[4] = {vec::zero(), vec::zero(), vec::zero(), vec::zero()};
+    for (std::size_t i = 0; i < whole; i += 4 * width) {
+#pragma GCC unroll 4
+      for (std::size_t j = 0; j < 4; ++j)
+        acc[j] = acc[j] + vec::load_aligned(weights.data() + i + j * width);
+    }
+    benchmark::DoNotOptimize(acc);
+  }
+  state.counters["GB/s"] = benchmark::Counter(4.0 * static_cast<double>(whole) * 1e-9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["MB"] = 4.0 * static_cast<double>(whole) / (1 << 20);
 }
 
 void run_layer(benchmark::State& state, const bench::layer_case& c) {
@@ -190,6 +214,9 @@ int main(int argc, char** argv) {
       run_layer(state, c);
     })->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark("memory/weights/mobilenet_v2",
+                               weight_stream<bench::mobilenet_v2_224>)
+      ->Unit(benchmark::kMillisecond);
   register_blocks<bench::mobilenet_v2_224>("mobilenet_v2_224");
   register_blocks<bench::l_mobilenet_32>("l_mobilenet_32");
   register_network<bench::mobilenet_v2_224>("network/mobilenet_v2/224x224");
