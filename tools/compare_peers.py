@@ -184,10 +184,11 @@ def done_when_lines(networks, fractions, rss_path, weight_read):
     if os.path.exists(rss_path):
         lines.append('check mobilenet_v2 224x224 threads=1 ' + open(rss_path).read().strip())
     small = by_case.get(('mobilenet_v2', 32, 1))
-    if weight_read and small and small['lmnet_ms']:
+    best = min((v for v in (small['onednn_ms'], small['xnnpack_ms']) if v), default=None) \
+        if small else None
+    if weight_read and small and small['lmnet_ms'] and best:
         # At 32x32 the weights dominate: an inference reads every one of them once, so one read
         # of the packed weights is a floor no fp32 kernel on this machine can go under.
-        best = min(v for v in (small['onednn_ms'], small['xnnpack_ms']) if v)
         lines.append(f"check mobilenet_v2 32x32 threads=1 weights_mb={weight_read['mb']:.1f} "
                      f"weight_read_ms={weight_read['ms']:.3f} ({weight_read['gbps']:.1f} GB/s) "
                      f"lmnet_ms={small['lmnet_ms']:.3f} target_ms={0.25 * best:.3f} "
