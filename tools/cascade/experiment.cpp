@@ -638,7 +638,6 @@ struct result {
 struct selection {
   std::string large, first, second, small, rule;
   bool post_check = false;
-  double budget_macs = 0;  // expected MACs the pair was chosen within
   std::map<std::string, std::map<bool, float>> thresholds;  // rule -> post_check -> lambda
   std::map<std::string, std::map<bool, double>> val_accuracy;
   learned_rule learned;
@@ -660,7 +659,7 @@ selection read_selection(const fs::path& dir) {
     else if (key == "rule")
       in >> s.rule >> s.post_check;
     else if (key == "budget_macs")
-      in >> s.budget_macs;
+      in >> key;  // for tools/cascade/report.py; may be "inf", which a double would not read
     else if (key == "threshold") {
       std::string rule;
       bool post_check = false;
