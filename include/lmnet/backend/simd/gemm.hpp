@@ -102,6 +102,9 @@ struct gemm_args {
   int first_vector = 0;  // output registers [first_vector, last_vector) are computed (whole
   int last_vector = -1;  // blocks; -1: to the end), so threads can share out the channels
   int c_step = 1;        // output channel j of a row goes to c[j * c_step] (a shuffled store)
+  int segments = 1;      // A row r is `segments` runs of k / segments floats, run j at
+  std::ptrdiff_t segment_stride = 0;  // a + r * a_stride + j * segment_stride (a convolution
+                                      // reading its windows in place: one run per kernel row)
 };
 
 namespace detail {
@@ -119,6 +122,8 @@ struct gemm_tile_args {
   std::ptrdiff_t residual_stride;
   activation act;
   int c_step;
+  int segments;
+  std::ptrdiff_t segment_stride;
 };
 
 template <class Arch, int Rows, int Vectors>
@@ -137,16 +142,21 @@ void gemm_tile(const gemm_tile_args& t) {
 #pragma GCC unroll 16
   for (int r = 0; r < Rows; ++r) a[r] = t.a + r * t.a_stride;
   const float* b = t.b;
-  for (int i = 0; i < t.k; ++i, b += Vectors * W) {
-    B w[Vectors];
+  const int run = t.k / t.segments;
+  for (int segment = 0; segment < t.segments; ++segment) {
+    for (int i = 0; i < run; ++i, b += Vectors * W) {
+      B w[Vectors];
 #pragma GCC unroll 16
-    for (int v = 0; v < Vectors; ++v) w[v] = V::load_aligned(b + v * W);
+      for (int v = 0; v < Vectors; ++v) w[v] = V::load_aligned(b + v * W);
 #pragma GCC unroll 16
-    for (int r = 0; r < Rows; ++r) {
-      const B x = V::broadcast(a[r][i]);
+      for (int r = 0; r < Rows; ++r) {
+        const B x = V::broadcast(a[r][i]);
 #pragma GCC unroll 16
-      for (int v = 0; v < Vectors; ++v) acc[r][v] = V::fma(x, w[v], acc[r][v]);
+        for (int v = 0; v < Vectors; ++v) acc[r][v] = V::fma(x, w[v], acc[r][v]);
+      }
     }
+#pragma GCC unroll 16
+    for (int r = 0; r < Rows; ++r) a[r] += t.segment_stride;
   }
   const bool partial = t.last_lanes < W;
 #pragma GCC unroll 16
@@ -217,11 +227,20 @@ void gemm(const gemm_args& g) {
       const bool last_block = first + here == vectors;
       const int last_lanes = last_block ? g.n_store - (c0 + (here - 1) * W) : W;
       const int tile = gemm_tile_rows(kernels::registers, here);
-      detail::gemm_tile_args t{
-          nullptr,           g.a_stride, g.packed + static_cast<std::size_t>(l.k) * c0,
-          bias + c0,         l.k,        nullptr,
-          g.c_stride,        last_lanes, nullptr,
-          g.residual_stride, g.act,      g.c_step};
+      detail::gemm_tile_args t{nullptr,
+                               g.a_stride,
+                               g.packed + static_cast<std::size_t>(l.k) * c0,
+                               bias + c0,
+                               l.k,
+                               nullptr,
+                               g.c_stride,
+                               last_lanes,
+                               nullptr,
+                               g.residual_stride,
+                               g.act,
+                               g.c_step,
+                               std::max(g.segments, 1),
+                               g.segment_stride};
       for (int r = r0; r < r1; r += tile) {
         const int m = std::min(tile, r1 - r);
         t.a = g.a + r * g.a_stride;
