@@ -2,7 +2,9 @@
 
 Inputs (in the directory given): simd.json, onednn.json, xnnpack.json (Google Benchmark JSON of
 bench_simd, bench_onednn, bench_xnnpack), torch_<threads>.jsonl (tools/bench_torch.py),
-peak_rss.txt (lmnet_peak_rss). The networks are timed in rounds, lmnet and PyTorch in turn, so
+peak_rss.txt (lmnet_peak_rss), simd_pointwise_<round>.json (the FMA peak and the pointwise
+layers, timed back to back in each round: a layer's fraction of the peak is taken within a
+round, then the median over rounds, so that a slow spell lowers both alike). The networks are timed in rounds, lmnet and PyTorch in turn, so
 that a slow spell of a shared machine falls on all of them alike: simd.json holds a median per
 network per round, torch_<threads>.jsonl a line per network per round, and a network's figure is
 the median over its rounds. Writes performance.md and performance.png there, and prints the
@@ -14,6 +16,7 @@ case and the peak line:
   peak_gflops=<p> pointwise_best_fraction=<f>
 """
 
+import glob
 import json
 import os
 import re
@@ -71,6 +74,21 @@ def fma_peak(path):
     return max(runs, default=0.0)
 
 
+def paired_fractions(directory):
+    """layer name -> its fraction of the FMA peak: in each simd_pointwise_<round>.json, the layer's
+    median GFLOP/s over the peak's median of that same round; then the median over rounds."""
+    per_layer = {}
+    for path in sorted(glob.glob(os.path.join(directory, 'simd_pointwise_*.json'))):
+        round_ = load_benchmarks(path)
+        peak = round_.get('peak/fma', {}).get('gflops')
+        if not peak:
+            continue
+        for name, r in round_.items():
+            if name.startswith('layer/'):
+                per_layer.setdefault(name, []).append(r['gflops'] / peak)
+    return {name: statistics.median(v) for name, v in per_layer.items()}
+
+
 def load_torch(directory):
     """(network, size, threads) -> {'onednn_ms', 'xnnpack_ms'}: medians over the rounds."""
     rounds = {}
@@ -89,7 +107,9 @@ def load_torch(directory):
             for key, runs in rounds.items()}
 
 
-def layer_rows(simd, onednn, xnnpack, peak):
+def layer_rows(simd, onednn, xnnpack, peak, paired):
+    """One row per layer; its fraction of the peak is the paired one (paired_fractions) where the
+    layer has one, else its GFLOP/s over the better peak of the run."""
     rows = []
     for name, r in simd.items():
         m = re.match(r'layer/([^/]+)/(\d+)_([^/]+)/lmnet$', name)
@@ -102,7 +122,8 @@ def layer_rows(simd, onednn, xnnpack, peak):
             'network': m.group(1), 'node': int(m.group(2)), 'shape': m.group(3),
             'lmnet_us': r['ms'] * 1e3, 'lmnet_gflops': r['gflops'],
             'onednn_us': o['ms'] * 1e3 if o else None, 'xnnpack_us': x['ms'] * 1e3 if x else None,
-            'fraction': r['gflops'] / peak if peak else 0.0, 'repeats': r['label'],
+            'fraction': paired.get(name, r['gflops'] / peak if peak else 0.0),
+            'repeats': r['label'],
         })
     rows.sort(key=lambda r: (r['network'], r['node']))
     return rows
@@ -203,7 +224,7 @@ def main():
     xnnpack = load_benchmarks(os.path.join(directory, 'xnnpack.json'))
     torch = load_torch(directory)
     peak = fma_peak(os.path.join(directory, 'simd.json'))
-    layers = layer_rows(simd, onednn, xnnpack, peak)
+    layers = layer_rows(simd, onednn, xnnpack, peak, paired_fractions(directory))
 
     networks = []
     for model, size in CASES:
