@@ -59,6 +59,7 @@ def load_benchmarks(path):
             'gbps': statistics.median(v['gbps'] for v in values),
             'mb': values[0]['mb'],
             'label': values[0]['label'],
+            'ms_range': (min(v['ms'] for v in values), max(v['ms'] for v in values)),
         }
     return result
 
@@ -234,7 +235,8 @@ def main():
             lmnet_ms = r['ms'] if r else None
             best = min(t.get('onednn_ms', float('inf')), t.get('xnnpack_ms', float('inf')))
             networks.append({'model': model, 'size': size, 'threads': threads,
-                             'lmnet_ms': lmnet_ms, 'onednn_ms': t.get('onednn_ms'),
+                             'lmnet_ms': lmnet_ms, 'lmnet_range': r['ms_range'] if r else None,
+                             'onednn_ms': t.get('onednn_ms'),
                              'xnnpack_ms': t.get('xnnpack_ms'),
                              'ratio': lmnet_ms / best if lmnet_ms and best < float('inf') else None})
 
@@ -243,12 +245,14 @@ def main():
     best_fraction = max(fractions) if fractions else 0.0
 
     lines = []
-    lines.append('| network | input | threads | lmnet ms | PyTorch oneDNN ms | PyTorch XNNPACK ms '
-                 '| lmnet / best peer |')
-    lines.append('|---|---|---:|---:|---:|---:|---:|')
+    lines.append('| network | input | threads | lmnet ms | lmnet ms, rounds | PyTorch oneDNN ms | '
+                 'PyTorch XNNPACK ms | lmnet / best peer |')
+    lines.append('|---|---|---:|---:|---:|---:|---:|---:|')
     for n in networks:
+        spread = '-' if n['lmnet_range'] is None else \
+            f"{n['lmnet_range'][0]:.3f} to {n['lmnet_range'][1]:.3f}"
         lines.append(f"| {n['model']} | {n['size']}x{n['size']} | {n['threads']} | "
-                     f"{fmt(n['lmnet_ms'], 3)} | {fmt(n['onednn_ms'], 3)} | "
+                     f"{fmt(n['lmnet_ms'], 3)} | {spread} | {fmt(n['onednn_ms'], 3)} | "
                      f"{fmt(n['xnnpack_ms'], 3)} | {fmt(n['ratio'], 2)} |")
     lines.append('')
     lines.append('| layer (network, node, shape) | same shape | lmnet us | lmnet GFLOP/s | '
