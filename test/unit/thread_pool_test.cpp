@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The executor concept, the inline executor and the default thread pool: every task runs once,
-// tasks run concurrently, concurrent callers are served one after another, and an idle pool
-// sleeps instead of spinning.
+// tasks run concurrently, concurrent callers are served one after another, a worker that cannot
+// run (stopped by a signal, as a core the host takes away) does not hold up the caller, and an
+// idle pool sleeps instead of spinning.
 #include <lmnet/core/executor.hpp>
 #include <lmnet/core/thread_pool.hpp>
 
@@ -14,6 +15,13 @@
 #include <sys/resource.h>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <csignal>
+#include <ctime>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 using namespace lmnet;
 
@@ -68,6 +76,78 @@ TEST_CASE("thread_pool: calls end cleanly while workers come and go") {
     }
   }
 }
+
+#if defined(__linux__) && !defined(__SANITIZE_THREAD__)
+namespace {
+
+// A worker stopped by a signal stands for one whose core the host has taken away.
+std::atomic<bool> worker_held{false};
+std::atomic<bool> worker_stopped{false};
+
+void hold_worker(int) {
+  worker_stopped.store(true);
+  const timespec pause{0, 1000000};
+  while (worker_held.load()) nanosleep(&pause, nullptr);
+  worker_stopped.store(false);
+}
+
+}  // namespace
+
+TEST_CASE("thread_pool: a worker that cannot run does not hold up the caller") {
+  thread_pool pool(2);
+  // Find the worker's thread id: a task that runs off the calling thread.
+  const auto caller = static_cast<long>(syscall(SYS_gettid));
+  std::atomic<long> worker{0};
+  for (int attempt = 0; attempt < 1000 && worker.load() == 0; ++attempt) {
+    std::atomic<int> started{0};
+    pool.parallel_for(2, [&](int) {
+      started.fetch_add(1);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+      while (started.load() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
+      const auto self = static_cast<long>(syscall(SYS_gettid));
+      if (self != caller) worker.store(self);
+    });
+  }
+  REQUIRE(worker.load() != 0);
+
+  struct sigaction action {};
+  action.sa_handler = hold_worker;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous {};
+  REQUIRE(sigaction(SIGUSR1, &action, &previous) == 0);
+  worker_held.store(true);
+  REQUIRE(syscall(SYS_tgkill, getpid(), worker.load(), SIGUSR1) == 0);
+  while (!worker_stopped.load()) std::this_thread::yield();
+
+  // Let the worker go after 10 s whatever happens, so a pool that waits for it fails the
+  // check below instead of hanging the test.
+  std::thread watchdog([] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (worker_held.load() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    worker_held.store(false);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  long total = 0;
+  for (int call = 0; call < 200; ++call) {
+    pool.parallel_for(4, [&total](int i) { total += i; });  // the caller alone runs them
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const bool still_held = worker_held.load();
+  worker_held.store(false);
+  watchdog.join();
+  while (worker_stopped.load()) std::this_thread::yield();
+  sigaction(SIGUSR1, &previous, nullptr);
+
+  CHECK(total == 200L * 6);
+  CHECK(still_held);  // every call returned while the worker was stopped
+  CHECK(seconds < 5.0);
+}
+#endif
 
 TEST_CASE("thread_pool: tasks run on several threads at once") {
   thread_pool pool(3);
