@@ -4,13 +4,14 @@ Inputs (in the directory given): simd.json, onednn.json, xnnpack.json (Google Be
 bench_simd, bench_onednn, bench_xnnpack), torch_<threads>.jsonl (tools/bench_torch.py),
 peak_rss.txt (lmnet_peak_rss), simd_pointwise_<round>.json (the FMA peak and the pointwise
 layers, timed back to back in each round: a layer's fraction of the peak is taken within a
-round, then the median over rounds, so that a slow spell lowers both alike). The networks are timed in rounds, lmnet and PyTorch in turn, so
-that a slow spell of a shared machine falls on all of them alike: simd.json holds a median per
-network per round, torch_<threads>.jsonl a line per network per round, and a network's figure is
-the median over its rounds. Writes performance.md and performance.png there, and prints the
-tables, then one line per target ('check ...': L-Mobilenet's speedups, the speedup of two threads,
-the pointwise layers' fractions of the FMA peak, peak memory), then, last, one line per network
-case and the peak line:
+round, then the median over rounds, so that a slow spell lowers both alike). The networks are
+timed in rounds, lmnet and PyTorch in turn, so that a slow spell of a shared machine falls on all
+of them alike: simd.json holds a median per network per round, torch_<threads>.jsonl a line per
+network per round, and a network's figure is the median over its rounds. Writes performance.md
+and performance.png there, and prints the tables, then one line per target ('check ...':
+L-Mobilenet's speedups, the speedup of two threads, the pointwise layers' fractions of the FMA
+peak, peak memory, the weight read at 32x32), then, last, one line per network case and the
+peak line:
 
   network <model> <HxW> threads=<n> lmnet_ms=<a> onednn_ms=<b> xnnpack_ms=<c> ratio_best=<a/min(b,c)>
   peak_gflops=<p> pointwise_best_fraction=<f>
@@ -60,19 +61,9 @@ def load_benchmarks(path):
             'mb': values[0]['mb'],
             'label': values[0]['label'],
             'ms_range': (min(v['ms'] for v in values), max(v['ms'] for v in values)),
+            'best_gflops': max(v['gflops'] for v in values),
         }
     return result
-
-
-def fma_peak(path):
-    """The FMA peak: the best of its runs (measured before and after the layers), since a peak
-    read in a slow spell of a shared machine would flatter every layer's fraction of it."""
-    if not os.path.exists(path):
-        return 0.0
-    with open(path) as f:
-        runs = [b.get('GFLOP/s', 0.0) for b in json.load(f)['benchmarks']
-                if b.get('run_name', b['name']) == 'peak/fma' and b.get('aggregate_name') == 'median']
-    return max(runs, default=0.0)
 
 
 def paired_fractions(directory):
@@ -224,7 +215,9 @@ def main():
     onednn = load_benchmarks(os.path.join(directory, 'onednn.json'))
     xnnpack = load_benchmarks(os.path.join(directory, 'xnnpack.json'))
     torch = load_torch(directory)
-    peak = fma_peak(os.path.join(directory, 'simd.json'))
+    # The better of the two peaks (before and after the layers): one read in a slow spell of a
+    # shared machine would flatter every layer's fraction of it.
+    peak = simd.get('peak/fma', {}).get('best_gflops', 0.0)
     layers = layer_rows(simd, onednn, xnnpack, peak, paired_fractions(directory))
 
     networks = []
