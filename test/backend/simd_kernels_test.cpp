@@ -138,15 +138,18 @@ TEST_CASE("simd vector: partial loads and stores touch only their lanes") {
   }
 }
 
-TEST_CASE("simd gemm: every tile shape against a scalar product") {
+TEST_CASE("simd gemm: every tile shape, both forms, against a scalar product") {
   random_source r(7);
-  for (int trial = 0; trial < 40; ++trial) {
-    const int rows = r.pick(1, 40), k = r.pick(1, 50), n = r.channels(90);
+  for (int trial = 0; trial < 80; ++trial) {
+    // Every other trial has few outputs, where 16-lane registers take the four-input form.
+    const int rows = r.pick(1, 40), k = r.pick(1, 50);
+    const int n = trial % 2 == 0 ? r.pick(1, simd::phased_max_outputs) : r.channels(90);
     CAPTURE(rows);
     CAPTURE(k);
     CAPTURE(n);
-    const simd::gemm_layout layout{k, n, vec::width,
-                                   simd::gemm_block_vectors(n, vec::width, vec::registers)};
+    const simd::gemm_layout layout =
+        simd::gemm_layout_for(k, n, vec::width, vec::registers, trial % 4 != 2);
+    CAPTURE(layout.phases);
     const auto a = r.floats(static_cast<std::size_t>(rows * k));
     const auto b = r.floats(static_cast<std::size_t>(k * n));
     const auto bias = r.floats(static_cast<std::size_t>(n));

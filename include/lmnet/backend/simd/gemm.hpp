@@ -10,25 +10,47 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <span>
+#include <type_traits>
+#include <utility>
 
 namespace lmnet::simd {
 
-/// How the weights of one product are packed: output channels go in blocks of `block_vectors`
-/// registers; block b holds, for each of the k inputs, its block_vectors * width channels
-/// (zero-padded past n), at offset k * b * block_vectors * width; the bias (zero-padded) follows
-/// the last block. Every block but the last is full.
+/// How the weights of one product are packed, in one of two forms.
+///
+/// phases = 1: output channels go in blocks of `block_vectors` registers; block b holds, for each
+/// of the k inputs, its block_vectors * width channels (zero-padded past n), at offset
+/// k * b * block_vectors * width. Every block but the last is full. A tile broadcasts one input
+/// of a row and multiplies it by the block's registers.
+///
+/// phases = 4 (16-lane registers, n <= 24): one block of `step_vectors()` registers per step of
+/// four inputs. Lane l of a register holds input 4 * step + l % 4 of one output channel, so a
+/// tile broadcasts four consecutive inputs of a row (one 16-byte load) and every lane does useful
+/// work even when n is not a multiple of 16; the four partial sums of a channel are added once,
+/// at the end. Register v = 4q + j, lane group s (lanes 4s .. 4s + 3) holds output channel
+/// 16q + s * m + j, where m = min(4, step_vectors() - 4q) registers share output register q.
+///
+/// In both forms the bias (zero-padded to whole registers) follows the weights.
 struct gemm_layout {
   int k = 0;
   int n = 0;
   int width = 1;
   int block_vectors = 1;
+  int phases = 1;
 
+  /// Output registers per row.
   constexpr int vectors() const { return (n + width - 1) / width; }
   constexpr int padded_n() const { return vectors() * width; }
+  /// Weight registers per step of `phases` inputs.
+  constexpr int step_vectors() const {
+    return phases == 1 ? vectors() : (phases * n + width - 1) / width;
+  }
+  constexpr int steps() const { return (k + phases - 1) / phases; }
   constexpr std::size_t weight_floats() const {
-    return static_cast<std::size_t>(k) * static_cast<std::size_t>(padded_n());
+    return static_cast<std::size_t>(steps()) * static_cast<std::size_t>(step_vectors()) *
+           static_cast<std::size_t>(width);
   }
   /// Weights and bias.
   constexpr std::size_t floats() const {
@@ -36,6 +58,14 @@ struct gemm_layout {
   }
   /// Where input i's weight for output channel o lives.
   constexpr std::size_t index(int i, int o) const {
+    if (phases != 1) {
+      const int q = o / width, in_q = std::min(4, step_vectors() - 4 * q);
+      const int v = 4 * q + o % width % in_q, lane = o % width / in_q * 4 + i % phases;
+      return (static_cast<std::size_t>(i / phases) * static_cast<std::size_t>(step_vectors()) +
+              static_cast<std::size_t>(v)) *
+                 static_cast<std::size_t>(width) +
+             static_cast<std::size_t>(lane);
+    }
     const int block = o / (block_vectors * width);
     const int first = block * block_vectors * width;
     const int vectors_here = std::min(block_vectors, vectors() - block * block_vectors);
@@ -60,27 +90,69 @@ constexpr int gemm_max_block_vectors(int registers) {
   return registers >= 32 ? 4 : 3;
 }
 
-/// Picks the block width for n outputs: the one that wastes the fewest cycles per input, counting
-/// FMAs (two per cycle) and loads (broadcasts plus weight registers, two per cycle).
+namespace detail {
+
+// Cycles per input and row of a phases = 1 tile of `vectors` registers: its FMAs (two per cycle)
+// or its loads (a broadcast per row plus the weight registers), whichever take longer.
+constexpr double broadcast_tile_cost(int registers, int vectors, double loads_per_cycle) {
+  const int rows = gemm_tile_rows(registers, vectors);
+  const double fma = vectors / 2.0;
+  const double loads = (rows + vectors) / (loads_per_cycle * rows);
+  return fma > loads ? fma : loads;
+}
+
+// Loads from distinct cache lines per cycle, measured on a Sapphire Rapids core: 12 broadcasts
+// from 12 rows run at 1.3 per cycle, 12 from one line at two or more.
+inline constexpr double lines_per_cycle = 1.3;
+
+}  // namespace detail
+
+/// Picks the block width for n outputs: the one that wastes the fewest cycles per input, with
+/// loads at two per cycle.
 constexpr int gemm_block_vectors(int n, int width, int registers) {
   const int vectors = (n + width - 1) / width;
   int best = 1;
   double best_cost = 1e30;
   for (int nv = 1; nv <= gemm_max_block_vectors(registers); ++nv) {
     double cost = 0;
-    for (int first = 0; first < vectors; first += nv) {
-      const int here = std::min(nv, vectors - first);
-      const int rows = gemm_tile_rows(registers, here);
-      const double fma = here / 2.0;
-      const double loads = (rows + here) / (2.0 * rows);
-      cost += fma > loads ? fma : loads;
-    }
+    for (int first = 0; first < vectors; first += nv)
+      cost += detail::broadcast_tile_cost(registers, std::min(nv, vectors - first), 2.0);
     if (cost < best_cost - 1e-9) {
       best_cost = cost;
       best = nv;
     }
   }
   return best;
+}
+
+/// Rows of a phases = 4 tile with `steps` weight registers: accumulators, weights and the
+/// broadcast fill the 32 registers.
+constexpr int phased_tile_rows(int step_vectors) {
+  constexpr std::array<int, 7> rows{0, 12, 12, 8, 6, 5, 4};
+  return rows[static_cast<std::size_t>(step_vectors)];
+}
+
+inline constexpr int phased_max_outputs = 24;
+
+/// The layout of a product of k inputs to n outputs. `phased` allows the four-input form (for
+/// products whose rows are read whole, on 16-lane registers), taken when it costs fewer cycles:
+/// it uses every lane, but adds the partial sums of each output register at the end.
+constexpr gemm_layout gemm_layout_for(int k, int n, int width, int registers, bool phased) {
+  gemm_layout broadcast{k, n, width, gemm_block_vectors(n, width, registers), 1};
+  if (!phased || width != 16 || registers < 32 || n > phased_max_outputs || k < 4) return broadcast;
+  gemm_layout four{k, n, width, 1, 4};
+  const int steps = four.step_vectors(), rows = phased_tile_rows(steps);
+  const double fma = steps / 8.0;
+  const double loads = (rows + steps) / (4.0 * detail::lines_per_cycle * rows);
+  // Per output register and row: six shuffles, three adds and a permute, two per cycle.
+  const double sums = 5.0 * four.vectors() / k;
+  const double phased_cost = (fma > loads ? fma : loads) + sums;
+  double broadcast_cost = 0;
+  for (int first = 0; first < broadcast.vectors(); first += broadcast.block_vectors)
+    broadcast_cost += detail::broadcast_tile_cost(
+        registers, std::min(broadcast.block_vectors, broadcast.vectors() - first),
+        detail::lines_per_cycle);
+  return phased_cost < broadcast_cost ? four : broadcast;
 }
 
 /// One product: `rows` rows of A (row r at a + r * a_stride, k floats), weights packed by
@@ -126,6 +198,29 @@ struct gemm_tile_args {
   std::ptrdiff_t segment_stride;
 };
 
+// Output register v of tile row r, bias added: adds the residual, applies the activation and
+// stores it (the tile's last register only its last_lanes lanes).
+template <class Arch>
+LMNET_FORCEINLINE void store_register(const gemm_tile_args& t, int r, int v, bool last_register,
+                                      typename vector<Arch>::batch x) {
+  using V = vector<Arch>;
+  constexpr int W = V::width;
+  const bool last = last_register && t.last_lanes < W;
+  float* c = t.c + r * t.c_stride;
+  if (t.residual != nullptr) {
+    const float* res = t.residual + r * t.residual_stride + v * W;
+    x += last ? V::load_first(res, t.last_lanes) : V::load(res);
+  }
+  x = V::activate(x, t.act);
+  if (t.c_step != 1) {
+    V::store_strided(c + v * W * t.c_step, x, t.c_step, last ? t.last_lanes : W);
+  } else if (last) {
+    V::store_first(c + v * W, x, t.last_lanes);
+  } else {
+    V::store(c + v * W, x);
+  }
+}
+
 template <class Arch, int Rows, int Vectors>
 void gemm_tile(const gemm_tile_args& t) {
   using V = vector<Arch>;
@@ -158,28 +253,82 @@ void gemm_tile(const gemm_tile_args& t) {
 #pragma GCC unroll 16
     for (int r = 0; r < Rows; ++r) a[r] += t.segment_stride;
   }
-  const bool partial = t.last_lanes < W;
 #pragma GCC unroll 16
   for (int r = 0; r < Rows; ++r) {
-    float* c = t.c + r * t.c_stride;
-    const float* res = t.residual == nullptr ? nullptr : t.residual + r * t.residual_stride;
 #pragma GCC unroll 16
-    for (int v = 0; v < Vectors; ++v) {
-      B x = acc[r][v];
-      const bool last = v == Vectors - 1 && partial;
-      if (res != nullptr)
-        x += last ? V::load_first(res + v * W, t.last_lanes) : V::load(res + v * W);
-      x = V::activate(x, t.act);
-      if (t.c_step != 1) {
-        V::store_strided(c + v * W * t.c_step, x, t.c_step, last ? t.last_lanes : W);
-      } else if (last) {
-        V::store_first(c + v * W, x, t.last_lanes);
-      } else {
-        V::store(c + v * W, x);
-      }
-    }
+    for (int v = 0; v < Vectors; ++v) store_register<Arch>(t, r, v, v == Vectors - 1, acc[r][v]);
   }
 }
+
+#if XSIMD_WITH_AVX512F
+// Lanes 4s, 4s + 1 of the result: the sums of lanes (4s, 4s + 1) and (4s + 2, 4s + 3) of a;
+// lanes 4s + 2, 4s + 3: the same of b.
+LMNET_FORCEINLINE __m512 pair_sums(__m512 a, __m512 b) {
+  return _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// A phases = 4 tile (see gemm_layout): Rows rows by StepVectors weight registers. Each step
+// broadcasts four inputs of a row to the four lane groups; at the end, each group of four
+// registers is summed lane group by lane group into one output register.
+template <class Arch, int Rows, int StepVectors>
+LMNET_FLATTEN void phased_tile(const gemm_tile_args& t) {
+  // The zero-masked intrinsics: GCC 12 warns about the undefined pass-through of the others.
+  constexpr __mmask16 all = 0xFFFF;
+  __m512 acc[Rows][StepVectors];
+  unroll<Rows>(
+      [&](auto r) { unroll<StepVectors>([&](auto v) { acc[r][v] = _mm512_setzero_ps(); }); });
+  const float* a[Rows];
+  unroll<Rows>([&](auto r) { a[r] = t.a + r * t.a_stride; });
+  auto step = [&](const float* b, auto load_four) {
+    __m512 w[StepVectors];
+    unroll<StepVectors>([&](auto v) { w[v] = _mm512_load_ps(b + v * 16); });
+    unroll<Rows>([&](auto r) {
+      const __m512 x = _mm512_maskz_broadcast_f32x4(all, load_four(a[r]));
+      unroll<StepVectors>([&](auto v) { acc[r][v] = _mm512_fmadd_ps(x, w[v], acc[r][v]); });
+    });
+  };
+  const int whole = t.k / 4, rest = t.k % 4;
+  const float* b = t.b;
+  for (int i = 0; i < whole; ++i, b += StepVectors * 16)
+    step(b, [&](const float* row) { return _mm_loadu_ps(row + 4 * i); });
+  if (rest != 0) {
+    // The last inputs, without reading past the row.
+    step(b, [&](const float* row) {
+      alignas(16) float four[4] = {};
+      for (int j = 0; j < rest; ++j) four[j] = row[4 * whole + j];
+      return _mm_load_ps(four);
+    });
+  }
+  constexpr int outputs = (StepVectors + 3) / 4;
+  unroll<Rows>([&](auto r) {
+    unroll<outputs>([&](auto q) {
+      constexpr int first = 4 * q, here = StepVectors - first < 4 ? StepVectors - first : 4;
+      __m512 part[4];
+      unroll<4>([&](auto j) {
+        if constexpr (j < here) {
+          part[j] = acc[r][first + j];
+        } else {
+          part[j] = _mm512_setzero_ps();
+        }
+      });
+      // Lane 4s + j: lane group s of register first + j, summed.
+      __m512 sum = pair_sums(pair_sums(part[0], part[1]), pair_sums(part[2], part[3]));
+      if constexpr (here < 4) {
+        // Output channel s * here + j is lane 4s + j: close the gaps.
+        alignas(64) static constexpr std::array<int, 16> lanes = [] {
+          std::array<int, 16> l{};
+          for (int o = 0; o < 16; ++o) l[o] = o < 4 * here ? o / here * 4 + o % here : 0;
+          return l;
+        }();
+        sum = _mm512_maskz_permutexvar_ps(all, _mm512_load_si512(lanes.data()), sum);
+      }
+      sum = _mm512_add_ps(sum, _mm512_load_ps(t.bias + 16 * q));
+      store_register<Arch>(t, r, q, q == outputs - 1, sum);
+    });
+  });
+}
+#endif
 
 template <class Arch>
 struct gemm_kernels {
@@ -205,12 +354,61 @@ struct gemm_kernels {
   static constexpr auto table = make_table(std::make_integer_sequence<int, max_vectors>{});
 };
 
+// A phases = 4 product: whole tiles, then the rows left over one at a time.
+template <class Arch>
+void phased_gemm(const gemm_args& g) {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
+    using function = void (*)(const gemm_tile_args&);
+    constexpr int kinds = 6;
+    static constexpr auto tiles = []<int... S>(std::integer_sequence<int, S...>) {
+      return std::array<std::array<function, 2>, kinds>{
+          {{&phased_tile<Arch, phased_tile_rows(S + 1), S + 1>, &phased_tile<Arch, 1, S + 1>}...}};
+    }
+    (std::make_integer_sequence<int, kinds>{});
+    const gemm_layout& l = g.layout;
+    const int steps = l.step_vectors(), rows = phased_tile_rows(steps);
+    const auto& tile = tiles[static_cast<std::size_t>(steps - 1)];
+    gemm_tile_args t{.a = nullptr,
+                     .a_stride = g.a_stride,
+                     .b = g.packed,
+                     .bias = g.packed + l.weight_floats(),
+                     .k = l.k,
+                     .c = nullptr,
+                     .c_stride = g.c_stride,
+                     .last_lanes = g.n_store - (l.vectors() - 1) * 16,
+                     .residual = nullptr,
+                     .residual_stride = g.residual_stride,
+                     .act = g.act,
+                     .c_step = g.c_step,
+                     .segments = 1,
+                     .segment_stride = 0};
+    for (int r = 0; r < g.rows;) {
+      const int m = g.rows - r >= rows ? rows : 1;
+      t.a = g.a + r * g.a_stride;
+      t.c = g.c + r * g.c_stride;
+      t.residual = g.residual == nullptr ? nullptr : g.residual + r * g.residual_stride;
+      tile[m == rows ? 0 : 1](t);
+      r += m;
+    }
+    return;
+  }
+#endif
+  (void)g;
+  assert(false && "phases = 4 layouts are made for 16-lane (AVX-512) registers only");
+}
+
 }  // namespace detail
 
 /// Runs the product. Rows are taken in chunks whose A rows stay in L2 while every weight block
 /// passes over them, each block's weights staying in L1 across the chunk's tiles.
 template <class Arch>
 void gemm(const gemm_args& g) {
+  if (g.layout.phases != 1) {
+    assert(g.segments <= 1 && g.first_vector == 0 && g.last_vector < 0);
+    detail::phased_gemm<Arch>(g);
+    return;
+  }
   using kernels = detail::gemm_kernels<Arch>;
   constexpr int W = vector<Arch>::width;
   const gemm_layout& l = g.layout;

@@ -33,12 +33,13 @@ constexpr packing packing_for(const layer_spec& s, int width, int registers) {
     const int og = s.output.channels / s.groups;
     const int k = s.kernel.height * s.kernel.width * (s.input.channels / s.groups);
     p.groups = s.groups;
-    p.gemm = {k, og, width, gemm_block_vectors(og, width, registers)};
+    // Pointwise products read each pixel's inputs whole: they may take the four-input form.
+    p.gemm = gemm_layout_for(k, og, width, registers, s.kind == op::pointwise_conv2d);
     p.group_floats = round_up_16(p.gemm.floats());
     p.floats = p.group_floats * static_cast<std::size_t>(s.groups);
   } else if (s.kind == op::dense) {
     const int k = static_cast<int>(s.input.size());
-    p.gemm = {k, s.output.channels, width, gemm_block_vectors(s.output.channels, width, registers)};
+    p.gemm = gemm_layout_for(k, s.output.channels, width, registers, false);
     p.group_floats = round_up_16(p.gemm.floats());
     p.floats = p.group_floats;
   } else if (s.kind == op::depthwise_conv2d) {
