@@ -125,14 +125,15 @@ constexpr int gemm_block_vectors(int n, int width, int registers) {
   return best;
 }
 
-/// Rows of a phases = 4 tile with `steps` weight registers: accumulators, weights and the
-/// broadcast fill the 32 registers.
+inline constexpr int phased_max_outputs = 24;
+inline constexpr int phased_max_step_vectors = (4 * phased_max_outputs + 15) / 16;
+
+/// Rows of a phases = 4 tile with `step_vectors` weight registers: its accumulators, the weights
+/// and the broadcast fill the 32 registers.
 constexpr int phased_tile_rows(int step_vectors) {
-  constexpr std::array<int, 7> rows{0, 12, 12, 8, 6, 5, 4};
+  constexpr std::array<int, phased_max_step_vectors + 1> rows{0, 12, 12, 8, 6, 5, 4};
   return rows[static_cast<std::size_t>(step_vectors)];
 }
-
-inline constexpr int phased_max_outputs = 24;
 
 /// The layout of a product of k inputs to n outputs. `phased` allows the four-input form (for
 /// products whose rows are read whole, on 16-lane registers), taken when it costs fewer cycles:
@@ -360,7 +361,7 @@ void phased_gemm(const gemm_args& g) {
 #if XSIMD_WITH_AVX512F
   if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
     using function = void (*)(const gemm_tile_args&);
-    constexpr int kinds = 6;
+    constexpr int kinds = phased_max_step_vectors;
     static constexpr auto tiles = []<int... S>(std::integer_sequence<int, S...>) {
       return std::array<std::array<function, 2>, kinds>{
           {{&phased_tile<Arch, phased_tile_rows(S + 1), S + 1>, &phased_tile<Arch, 1, S + 1>}...}};
