@@ -101,6 +101,17 @@ constexpr double broadcast_tile_cost(int registers, int vectors, double loads_pe
   return fma > loads ? fma : loads;
 }
 
+// Cycles per input and row of a product of `vectors` registers per row in blocks of
+// `block_vectors`.
+constexpr double broadcast_cost(int registers, int vectors, int block_vectors,
+                                double loads_per_cycle) {
+  double cost = 0;
+  for (int first = 0; first < vectors; first += block_vectors)
+    cost +=
+        broadcast_tile_cost(registers, std::min(block_vectors, vectors - first), loads_per_cycle);
+  return cost;
+}
+
 // Loads from distinct cache lines per cycle, measured on a Sapphire Rapids core: 12 broadcasts
 // from 12 rows run at 1.3 per cycle, 12 from one line at two or more.
 inline constexpr double lines_per_cycle = 1.3;
@@ -114,9 +125,7 @@ constexpr int gemm_block_vectors(int n, int width, int registers) {
   int best = 1;
   double best_cost = 1e30;
   for (int nv = 1; nv <= gemm_max_block_vectors(registers); ++nv) {
-    double cost = 0;
-    for (int first = 0; first < vectors; first += nv)
-      cost += detail::broadcast_tile_cost(registers, std::min(nv, vectors - first), 2.0);
+    const double cost = detail::broadcast_cost(registers, vectors, nv, 2.0);
     if (cost < best_cost - 1e-9) {
       best_cost = cost;
       best = nv;
@@ -128,8 +137,9 @@ constexpr int gemm_block_vectors(int n, int width, int registers) {
 inline constexpr int phased_max_outputs = 24;
 inline constexpr int phased_max_step_vectors = (4 * phased_max_outputs + 15) / 16;
 
-/// Rows of a phases = 4 tile with `step_vectors` weight registers: its accumulators, the weights
-/// and the broadcast fill the 32 registers.
+/// Rows of a phases = 4 tile with `step_vectors` weight registers: as many as the accumulators,
+/// the weights and the broadcast leave room for in 32 registers (at most 12), except 8 rather
+/// than 9 for three, which divides the usual power-of-two pixel counts and runs as fast.
 constexpr int phased_tile_rows(int step_vectors) {
   constexpr std::array<int, phased_max_step_vectors + 1> rows{0, 12, 12, 8, 6, 5, 4};
   return rows[static_cast<std::size_t>(step_vectors)];
@@ -148,11 +158,8 @@ constexpr gemm_layout gemm_layout_for(int k, int n, int width, int registers, bo
   // Per output register and row: six shuffles, three adds and a permute, two per cycle.
   const double sums = 5.0 * four.vectors() / k;
   const double phased_cost = (fma > loads ? fma : loads) + sums;
-  double broadcast_cost = 0;
-  for (int first = 0; first < broadcast.vectors(); first += broadcast.block_vectors)
-    broadcast_cost += detail::broadcast_tile_cost(
-        registers, std::min(broadcast.block_vectors, broadcast.vectors() - first),
-        detail::lines_per_cycle);
+  const double broadcast_cost = detail::broadcast_cost(
+      registers, broadcast.vectors(), broadcast.block_vectors, detail::lines_per_cycle);
   return phased_cost < broadcast_cost ? four : broadcast;
 }
 
