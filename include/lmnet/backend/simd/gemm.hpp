@@ -32,7 +32,9 @@ namespace lmnet::simd {
 /// at the end. Register v = 4q + j, lane group s (lanes 4s .. 4s + 3) holds output channel
 /// 16q + s * m + j, where m = min(4, step_vectors() - 4q) registers share output register q.
 ///
-/// In both forms the bias (zero-padded to whole registers) follows the weights.
+/// The bias follows the weights: zero-padded to whole registers for phases = 1; for phases = 4 in
+/// the weights' own order, at input 0 of each lane group (zeros at inputs 1 to 3), so a tile
+/// starts its accumulators from it.
 struct gemm_layout {
   int k = 0;
   int n = 0;
@@ -52,9 +54,15 @@ struct gemm_layout {
     return static_cast<std::size_t>(steps()) * static_cast<std::size_t>(step_vectors()) *
            static_cast<std::size_t>(width);
   }
+  constexpr std::size_t bias_floats() const {
+    return static_cast<std::size_t>(phases == 1 ? vectors() : step_vectors()) *
+           static_cast<std::size_t>(width);
+  }
   /// Weights and bias.
-  constexpr std::size_t floats() const {
-    return weight_floats() + static_cast<std::size_t>(padded_n());
+  constexpr std::size_t floats() const { return weight_floats() + bias_floats(); }
+  /// Where output channel o's bias lives.
+  constexpr std::size_t bias_index(int o) const {
+    return weight_floats() + (phases == 1 ? static_cast<std::size_t>(o) : index(0, o));
   }
   /// Where input i's weight for output channel o lives.
   constexpr std::size_t index(int i, int o) const {
@@ -145,6 +153,13 @@ constexpr int phased_tile_rows(int step_vectors) {
   return rows[static_cast<std::size_t>(step_vectors)];
 }
 
+/// Shuffles and adds that sum the lane groups of `here` (1 to 4) weight registers into one
+/// output register (see phased_tile).
+constexpr int phased_sum_ops(int here) {
+  constexpr std::array<int, 5> ops{0, 5, 6, 8, 9};
+  return ops[static_cast<std::size_t>(here)];
+}
+
 /// The layout of a product of k inputs to n outputs. `phased` allows the four-input form (for
 /// products whose rows are read whole, on 16-lane registers), taken when it costs fewer cycles:
 /// it uses every lane, but adds the partial sums of each output register at the end.
@@ -155,8 +170,10 @@ constexpr gemm_layout gemm_layout_for(int k, int n, int width, int registers, bo
   const int steps = four.step_vectors(), rows = phased_tile_rows(steps);
   const double fma = steps / 8.0;
   const double loads = (rows + steps) / (4.0 * detail::lines_per_cycle * rows);
-  // Per output register and row: six shuffles, three adds and a permute, two per cycle.
-  const double sums = 5.0 * four.vectors() / k;
+  // Per row, the final sums of each output register (shuffles and adds, two per cycle).
+  double sums = 0;
+  for (int first = 0; first < steps; first += 4)
+    sums += phased_sum_ops(std::min(4, steps - first)) / 2.0 / k;
   const double phased_cost = (fma > loads ? fma : loads) + sums;
   const double broadcast_cost = detail::broadcast_cost(
       registers, broadcast.vectors(), broadcast.block_vectors, detail::lines_per_cycle);
@@ -276,16 +293,38 @@ LMNET_FORCEINLINE __m512 pair_sums(__m512 a, __m512 b) {
                        _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+// Lanes 4s, 4s + 1 of the result: two halves of the sum of lane group s of a.
+LMNET_FORCEINLINE __m512 half_sums(__m512 a) {
+  return _mm512_add_ps(a, _mm512_maskz_permute_ps(0xFFFF, a, _MM_SHUFFLE(1, 0, 3, 2)));
+}
+
+// The lanes of the final sums of an output register shared by `Here` weight registers: output
+// channel o = s * Here + j is the sum of lanes l[o] and l[16 + o] = l[o] + 1 of the pair (x, y)
+// (lane 16 + i: lane i of y), where x holds registers 0 and 1 in pairs and y register 2.
+template <int Here>
+alignas(64) inline constexpr std::array<int, 32> phased_sum_lanes = [] {
+  std::array<int, 32> l{};
+  for (int o = 0; o < 4 * Here; ++o) {
+    const int s = o / Here, j = o % Here;
+    l[static_cast<std::size_t>(o)] = j < 2 ? 4 * s + 2 * j : 16 + 4 * s;
+    l[static_cast<std::size_t>(16 + o)] = l[static_cast<std::size_t>(o)] + 1;
+  }
+  return l;
+}();
+
 // A phases = 4 tile (see gemm_layout): Rows rows by StepVectors weight registers. Each step
-// broadcasts four inputs of a row to the four lane groups; at the end, each group of four
-// registers is summed lane group by lane group into one output register.
+// broadcasts four inputs of a row to the four lane groups; at the end, each group of up to four
+// registers is summed lane group by lane group into one output register, the gaps closed in the
+// same permutes.
 template <class Arch, int Rows, int StepVectors>
 LMNET_FLATTEN void phased_tile(const gemm_tile_args& t) {
   // The zero-masked intrinsics: GCC 12 warns about the undefined pass-through of the others.
   constexpr __mmask16 all = 0xFFFF;
   __m512 acc[Rows][StepVectors];
-  unroll<Rows>(
-      [&](auto r) { unroll<StepVectors>([&](auto v) { acc[r][v] = _mm512_setzero_ps(); }); });
+  unroll<StepVectors>([&](auto v) {
+    const __m512 bias = _mm512_load_ps(t.bias + v * 16);
+    unroll<Rows>([&](auto r) { acc[r][v] = bias; });
+  });
   const float* a[Rows];
   unroll<Rows>([&](auto r) { a[r] = t.a + r * t.a_stride; });
   auto step = [&](const float* b, auto load_four) {
@@ -312,26 +351,19 @@ LMNET_FLATTEN void phased_tile(const gemm_tile_args& t) {
   unroll<Rows>([&](auto r) {
     unroll<outputs>([&](auto q) {
       constexpr int first = 4 * q, here = StepVectors - first < 4 ? StepVectors - first : 4;
-      __m512 part[4];
-      unroll<4>([&](auto j) {
-        if constexpr (j < here) {
-          part[j] = acc[r][first + j];
-        } else {
-          part[j] = _mm512_setzero_ps();
-        }
-      });
-      // Lane 4s + j: lane group s of register first + j, summed.
-      __m512 sum = pair_sums(pair_sums(part[0], part[1]), pair_sums(part[2], part[3]));
-      if constexpr (here < 4) {
-        // Output channel s * here + j is lane 4s + j: close the gaps.
-        alignas(64) static constexpr std::array<int, 16> lanes = [] {
-          std::array<int, 16> l{};
-          for (int o = 0; o < 16; ++o) l[o] = o < 4 * here ? o / here * 4 + o % here : 0;
-          return l;
-        }();
-        sum = _mm512_maskz_permutexvar_ps(all, _mm512_load_si512(lanes.data()), sum);
+      const __m512* part = acc[r] + first;
+      const __m512 x = here >= 2 ? pair_sums(part[0], part[1]) : half_sums(part[0]);
+      __m512 sum;
+      if constexpr (here == 4) {
+        // Lane 4s + j: lane group s of register j, summed; no gaps.
+        sum = pair_sums(x, pair_sums(part[2], part[3]));
+      } else {
+        const __m512 y = here == 3 ? half_sums(part[2]) : x;
+        const int* lanes = phased_sum_lanes<here>.data();
+        sum = _mm512_add_ps(
+            _mm512_maskz_permutex2var_ps(all, x, _mm512_load_si512(lanes), y),
+            _mm512_maskz_permutex2var_ps(all, x, _mm512_load_si512(lanes + 16), y));
       }
-      sum = _mm512_add_ps(sum, _mm512_load_ps(t.bias + 16 * q));
       store_register<Arch>(t, r, q, q == outputs - 1, sum);
     });
   });
@@ -466,8 +498,7 @@ void pack_gemm(const gemm_layout& layout, WeightAt weight, const float* bias,
   for (int i = 0; i < layout.k; ++i) {
     for (int o = 0; o < layout.n; ++o) out[layout.index(i, o)] = weight(i, o);
   }
-  for (int o = 0; o < layout.n; ++o)
-    out[layout.weight_floats() + static_cast<std::size_t>(o)] = bias[o];
+  for (int o = 0; o < layout.n; ++o) out[layout.bias_index(o)] = bias[o];
 }
 
 }  // namespace lmnet::simd
