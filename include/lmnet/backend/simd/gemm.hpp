@@ -247,7 +247,10 @@ LMNET_FORCEINLINE void store_register(const gemm_tile_args& t, int r, int v, boo
 }
 
 template <class Arch, int Rows, int Vectors>
-void gemm_tile(const gemm_tile_args& t) {
+void gemm_tile(const gemm_tile_args& args) {
+  // A copy the compiler can keep in registers: vector stores (may_alias types) could change
+  // `args`, so every field would be read again after each store.
+  const gemm_tile_args t = args;
   using V = vector<Arch>;
   using B = typename V::batch;
   constexpr int W = V::width;
