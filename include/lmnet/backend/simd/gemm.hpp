@@ -363,9 +363,8 @@ LMNET_FLATTEN void phased_tile(const gemm_tile_args& t) {
       } else {
         const __m512 y = here == 3 ? half_sums(part[2]) : x;
         const int* lanes = phased_sum_lanes<here>.data();
-        sum = _mm512_add_ps(
-            _mm512_maskz_permutex2var_ps(all, x, _mm512_load_si512(lanes), y),
-            _mm512_maskz_permutex2var_ps(all, x, _mm512_load_si512(lanes + 16), y));
+        sum = _mm512_add_ps(_mm512_maskz_permutex2var_ps(all, x, _mm512_load_si512(lanes), y),
+                            _mm512_maskz_permutex2var_ps(all, x, _mm512_load_si512(lanes + 16), y));
       }
       store_register<Arch>(t, r, q, q == outputs - 1, sum);
     });
