@@ -18,6 +18,12 @@
 
 namespace lmnet::simd {
 
+/// In the phases = 4 form (below), how many of a row's `step_vectors` weight registers share
+/// output register q: four, fewer in the last.
+constexpr int phased_registers_sharing(int step_vectors, int q) {
+  return std::min(4, step_vectors - 4 * q);
+}
+
 /// How the weights of one product are packed, in one of two forms.
 ///
 /// phases = 1: output channels go in blocks of `block_vectors` registers; block b holds, for each
@@ -67,7 +73,7 @@ struct gemm_layout {
   /// Where input i's weight for output channel o lives.
   constexpr std::size_t index(int i, int o) const {
     if (phases != 1) {
-      const int q = o / width, in_q = std::min(4, step_vectors() - 4 * q);
+      const int q = o / width, in_q = phased_registers_sharing(step_vectors(), q);
       const int v = 4 * q + o % width % in_q, lane = o % width / in_q * 4 + i % phases;
       return (static_cast<std::size_t>(i / phases) * static_cast<std::size_t>(step_vectors()) +
               static_cast<std::size_t>(v)) *
@@ -172,8 +178,8 @@ constexpr gemm_layout gemm_layout_for(int k, int n, int width, int registers, bo
   const double loads = (rows + steps) / (4.0 * detail::lines_per_cycle * rows);
   // Per row, the final sums of each output register (shuffles and adds, two per cycle).
   double sums = 0;
-  for (int first = 0; first < steps; first += 4)
-    sums += phased_sum_ops(std::min(4, steps - first)) / 2.0 / k;
+  for (int q = 0; q < four.vectors(); ++q)
+    sums += phased_sum_ops(phased_registers_sharing(steps, q)) / 2.0 / k;
   const double phased_cost = (fma > loads ? fma : loads) + sums;
   const double broadcast_cost = detail::broadcast_cost(
       registers, broadcast.vectors(), broadcast.block_vectors, detail::lines_per_cycle);
@@ -353,7 +359,7 @@ LMNET_FLATTEN void phased_tile(const gemm_tile_args& t) {
   constexpr int outputs = (StepVectors + 3) / 4;
   unroll<Rows>([&](auto r) {
     unroll<outputs>([&](auto q) {
-      constexpr int first = 4 * q, here = StepVectors - first < 4 ? StepVectors - first : 4;
+      constexpr int first = 4 * q, here = phased_registers_sharing(StepVectors, q);
       const __m512* part = acc[r] + first;
       const __m512 x = here >= 2 ? pair_sums(part[0], part[1]) : half_sums(part[0]);
       __m512 sum;
