@@ -5,7 +5,10 @@
 //   L-Mobilenet (32x32) alone, activations from memory;
 // - block/<net>/<node>: each fused bottleneck of those networks alone;
 // - network/<model>/<HxW>/threads:<n>: whole networks, batch 1, on 1 and 2 threads;
-// - memory/weights/mobilenet_v2: one read of MobileNetV2's packed weights, the floor at 32x32.
+// - memory/weights/mobilenet_v2: one read of MobileNetV2's packed weights, the floor at 32x32;
+// - paired/<net>/<node>_<shape>: a pointwise layer's fraction of the FMA peak, the two timed in
+//   alternation (fraction_of_peak);
+// - paired/threads/mobilenet_v2/224x224: one and two threads in alternation (speedup).
 // Layers and blocks report GFLOP/s and GB/s (activations and weights moved once).
 #include "layer_cases.hpp"
 
@@ -14,6 +17,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -41,22 +46,36 @@ void set_counters(benchmark::State& state, double flops, double bytes) {
       benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// 12 independent FMA chains per iteration step: enough to cover the FMA latency on two ports.
-void fma_peak(benchmark::State& state) {
+// 12 independent FMA chains, `steps` FMAs each: enough to cover the FMA latency on two ports.
+struct fma_chains {
+  static constexpr int chains = 12;
   using B = vec::batch;
-  constexpr int chains = 12, steps = 256;
   B acc[chains];
-  for (int j = 0; j < chains; ++j) acc[j] = vec::broadcast(1.0f + 0.001f * static_cast<float>(j));
-  const B a = vec::broadcast(0.9999f), b = vec::broadcast(1e-6f);
-  for (auto _ : state) {
+  fma_chains() {
+    for (int j = 0; j < chains; ++j) acc[j] = vec::broadcast(1.0f + 0.001f * static_cast<float>(j));
+  }
+  [[gnu::noinline]] void run(int steps) {
+    // On a local copy whose address is never taken, so that it stays in registers.
+    B x[chains];
+    for (int j = 0; j < chains; ++j) x[j] = acc[j];
+    const B a = vec::broadcast(0.9999f), b = vec::broadcast(1e-6f);
     for (int i = 0; i < steps; ++i) {
 #pragma GCC unroll 12
-      for (int j = 0; j < chains; ++j) acc[j] = vec::fma(acc[j], a, b);
+      for (int j = 0; j < chains; ++j) x[j] = vec::fma(x[j], a, b);
     }
-#pragma GCC unroll 12
-    for (int j = 0; j < chains; ++j) benchmark::DoNotOptimize(acc[j]);
+    for (int j = 0; j < chains; ++j) acc[j] = x[j];
+    benchmark::DoNotOptimize(acc);
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * chains * steps * vec::width * 1e-9,
+  static double flops(int steps) {
+    return 2.0 * chains * steps * vec::width;
+  }
+};
+
+void fma_peak(benchmark::State& state) {
+  constexpr int steps = 256;
+  fma_chains chains;
+  for (auto _ : state) chains.run(steps);
+  state.counters["GFLOP/s"] = benchmark::Counter(fma_chains::flops(steps) * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(arch::name());
 }
@@ -84,43 +103,107 @@ void weight_stream(benchmark::State& state) {
   state.counters["MB"] = 4.0 * static_cast<double>(whole) / (1 << 20);
 }
 
-void run_layer(benchmark::State& state, const bench::layer_case& c) {
-  const layer_spec& s = c.spec;
-  const simd::packing p = simd::packing_for(s, vec::width, vec::registers);
-  const aligned_buffer weights = random_buffer(s.weight_count(), 1);
-  const aligned_buffer bias = random_buffer(static_cast<std::size_t>(s.output.channels), 2);
-  aligned_buffer packed(p.floats);
-  simd::pack_weights(s, p, weights.data(), bias.data(), packed.span());
-  const aligned_buffer input = random_buffer(s.input.size(), 3);
-  aligned_buffer output(s.output.size());
-  aligned_buffer scratch(std::max(simd::conv2d_scratch_floats(s), simd::dense_scratch_floats(s)));
-  const tensor_view<const float> in{
-      input.data(), 1, s.input.height, s.input.width, s.input.channels, s.input.channels};
-  const tensor_view<float> out{
-      output.data(), 1, s.output.height, s.output.width, s.output.channels, s.output.channels};
-  for (auto _ : state) {
-    switch (s.kind) {
+// One layer alone on random weights and inputs, activations from memory.
+class layer_run {
+ public:
+  explicit layer_run(const bench::layer_case& c)
+      : s_(c.spec),
+        packing_(simd::packing_for(s_, vec::width, vec::registers)),
+        packed_(packing_.floats),
+        input_(random_buffer(s_.input.size(), 3)),
+        output_(s_.output.size()),
+        scratch_(std::max(simd::conv2d_scratch_floats(s_), simd::dense_scratch_floats(s_))) {
+    const aligned_buffer weights = random_buffer(s_.weight_count(), 1);
+    const aligned_buffer bias = random_buffer(static_cast<std::size_t>(s_.output.channels), 2);
+    simd::pack_weights(s_, packing_, weights.data(), bias.data(), packed_.span());
+  }
+
+  void operator()() {
+    const tensor_view<const float> in{
+        input_.data(), 1, s_.input.height, s_.input.width, s_.input.channels, s_.input.channels};
+    const tensor_view<float> out{output_.data(),     1,
+                                 s_.output.height,   s_.output.width,
+                                 s_.output.channels, s_.output.channels};
+    const float* packed = packed_.data();
+    switch (s_.kind) {
       case op::pointwise_conv2d:
-        simd::pointwise<arch>(s, in, out, {}, packed.data(), p, 0, s.output.height);
+        simd::pointwise<arch>(s_, in, out, {}, packed, packing_, 0, s_.output.height);
         break;
       case op::depthwise_conv2d:
-        simd::depthwise<arch>(s, in, out, {}, packed.data(), 0, s.output.height);
+        simd::depthwise<arch>(s_, in, out, {}, packed, 0, s_.output.height);
         break;
       case op::conv2d:
-        simd::conv2d<arch>(s, in, out, {}, packed.data(), p, 0, s.output.height, scratch.data());
+        simd::conv2d<arch>(s_, in, out, {}, packed, packing_, 0, s_.output.height, scratch_.data());
         break;
       default:
-        simd::dense<arch>(s, in, out, packed.data(), p, 0, 1, 0, 1, scratch.data());
+        simd::dense<arch>(s_, in, out, packed, packing_, 0, 1, 0, 1, scratch_.data());
         break;
     }
-    benchmark::DoNotOptimize(output.data());
+    benchmark::DoNotOptimize(output_.data());
     benchmark::ClobberMemory();
   }
+
+ private:
+  layer_spec s_;
+  simd::packing packing_;
+  aligned_buffer packed_, input_, output_, scratch_;
+};
+
+void run_layer(benchmark::State& state, const bench::layer_case& c) {
+  layer_run layer(c);
+  for (auto _ : state) layer();
   set_counters(state, c.flops(), c.bytes());
   // Formatted in place: GCC 12 reports a false -Wrestrict on "x" + std::to_string(...) here.
   char label[16] = "";
   if (c.repeats > 1) std::snprintf(label, sizeof label, "x%d", c.repeats);
   state.SetLabel(label);
+}
+
+using seconds = std::chrono::duration<double>;
+
+template <class F>
+double time_of(F&& f) {
+  const auto start = std::chrono::steady_clock::now();
+  f();
+  return seconds(std::chrono::steady_clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// A layer's fraction of the FMA peak with both timed in alternation, about 100 us each: on a
+// shared machine whose speed changes from one second to the next, each slice of the layer is
+// compared with the peak of the same moment. Reports the median over the pairs.
+void paired_fraction(benchmark::State& state, const bench::layer_case& c) {
+  layer_run layer(c);
+  fma_chains chains;
+  constexpr double slice = 100e-6;
+  constexpr int peak_steps = 256;
+  // Calls per slice, from the best of a few warm calls.
+  auto calls_per_slice = [&](auto&& f) {
+    double best = 1.0;
+    for (int i = 0; i < 5; ++i) best = std::min(best, time_of(f));
+    return std::clamp(static_cast<int>(slice / std::max(best, 1e-9)), 1, 100000);
+  };
+  const int calls = calls_per_slice([&] { layer(); });
+  const int peak_calls = calls_per_slice([&] { chains.run(peak_steps); });
+  std::vector<double> fractions, peaks;
+  for (auto _ : state) {
+    const double peak = time_of([&] {
+      for (int i = 0; i < peak_calls; ++i) chains.run(peak_steps);
+    });
+    const double run = time_of([&] {
+      for (int i = 0; i < calls; ++i) layer();
+    });
+    fractions.push_back((c.flops() * calls / run) /
+                        (fma_chains::flops(peak_steps) * peak_calls / peak));
+    peaks.push_back(fma_chains::flops(peak_steps) * peak_calls / peak * 1e-9);
+  }
+  state.counters["fraction_of_peak"] = median(fractions);
+  state.counters["peak_GFLOP/s"] = median(peaks);
 }
 
 // Every fused block of a network's schedule, alone.
@@ -192,6 +275,35 @@ void network(benchmark::State& state, int threads) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The speedup of two threads over one, timed in alternation so that both see the same state of a
+// shared machine: each iteration runs a burst of one-thread inferences, then a burst of
+// two-thread ones, and takes the median of each burst (its first inference wakes the pool).
+// Reports the medians over the bursts and the median of the per-iteration ratios.
+template <const auto& Net>
+void paired_threads(benchmark::State& state) {
+  constexpr int burst = 7;
+  thread_pool pool(2);
+  model<Net, backend::simd<>> one(1), two(1, pool);
+  one.load(random_weights{1});
+  two.load(random_weights{1});
+  const aligned_buffer image = random_buffer(one.input_shape.size(), 5);
+  auto burst_median = [&](auto& m) {
+    std::vector<double> t;
+    for (int i = 0; i < burst; ++i)
+      t.push_back(time_of([&] { benchmark::DoNotOptimize(m.infer(image.span()).data()); }));
+    return median(t);
+  };
+  std::vector<double> t1, t2, speedups;
+  for (auto _ : state) {
+    t1.push_back(burst_median(one));
+    t2.push_back(burst_median(two));
+    speedups.push_back(t1.back() / t2.back());
+  }
+  state.counters["threads_1_ms"] = 1e3 * median(t1);
+  state.counters["threads_2_ms"] = 1e3 * median(t2);
+  state.counters["speedup"] = median(speedups);
+}
+
 inline constexpr auto mobilenet_v2_32 = models::mobilenet_v2({.resolution = 32});
 inline constexpr auto mobilenet_v2_cifar =
     models::mobilenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
@@ -218,6 +330,13 @@ int main(int argc, char** argv) {
       run_layer(state, c);
     })->Unit(benchmark::kMicrosecond);
   }
+  for (const bench::layer_case& c : bench::layer_cases()) {
+    if (c.spec.kind != op::pointwise_conv2d) continue;
+    const std::string name = "paired/" + c.name().substr(std::string("layer/").size());
+    benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& state) {
+      paired_fraction(state, c);
+    })->Unit(benchmark::kMicrosecond);
+  }
   benchmark::RegisterBenchmark("memory/weights/mobilenet_v2",
                                weight_stream<bench::mobilenet_v2_224>)
       ->Unit(benchmark::kMillisecond);
@@ -228,6 +347,10 @@ int main(int argc, char** argv) {
   register_network<mobilenet_v2_cifar>("network/mobilenet_v2_cifar/32x32");
   register_network<shufflenet_v2_cifar>("network/shufflenet_v2_cifar/32x32");
   register_network<bench::l_mobilenet_32>("network/l_mobilenet/32x32");
+  benchmark::RegisterBenchmark("paired/threads/mobilenet_v2/224x224",
+                               paired_threads<bench::mobilenet_v2_224>)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

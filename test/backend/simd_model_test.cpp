@@ -10,6 +10,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 using namespace lmnet;
@@ -173,6 +175,80 @@ TEST_CASE("simd model: a thread pool splits rows (batch 1) and images (batch >= 
   check_against_reference<odd_blocks>(5, 19, three);
   check_against_reference<shufflenet_v2_cifar>(1, 20, three);
   check_against_reference<mobilenet_v2_cifar>(1, 21, two);
+}
+
+TEST_CASE("simd row_balance: shares follow the parts' rates and cover every row once") {
+  simd::row_balance balance(2, 3);
+  for (int part = 0; part < 3; ++part) CHECK(balance.weight(1, part) == doctest::Approx(1.0 / 3));
+  // Part 2 twice as slow as the others, on step 1 only.
+  for (int run = 0; run < 30; ++run) {
+    for (int part = 0; part < 3; ++part) balance.record(1, part, 100, part == 2 ? 2.0 : 1.0);
+    balance.update(1);
+  }
+  CHECK(balance.weight(1, 0) == doctest::Approx(0.4).epsilon(0.01));
+  CHECK(balance.weight(1, 2) == doctest::Approx(0.2).epsilon(0.01));
+  CHECK(balance.weight(0, 2) == doctest::Approx(1.0 / 3));  // other steps untouched
+  for (int total : {0, 1, 2, 7, 112}) {
+    int next = 0;
+    for (int part = 0; part < 3; ++part) {
+      const auto rows = balance.share(1, total, part);
+      CHECK(rows.begin == next);
+      CHECK(rows.end >= rows.begin);
+      next = rows.end;
+    }
+    CHECK(next == total);
+  }
+  // A part that stalls keeps a quarter of an equal share; one that recorded nothing changes
+  // nothing.
+  for (int run = 0; run < 50; ++run) {
+    for (int part = 0; part < 3; ++part) balance.record(1, part, 100, part == 0 ? 1e3 : 1.0);
+    balance.update(1);
+  }
+  CHECK(balance.weight(1, 0) >= 0.25 / 3 - 1e-9);
+  CHECK(balance.weight(1, 0) < 0.1);
+  const double before = balance.weight(1, 1);
+  balance.record(1, 1, 0, 1.0);
+  balance.update(1);
+  CHECK(balance.weight(1, 1) == before);
+}
+
+namespace {
+// Runs tasks in order on the caller, the second one late, as a core the host slowed down would.
+struct late_second_task {
+  int concurrency() const { return 2; }
+  void parallel_for(int count, task_ref task) {
+    for (int i = 0; i < count; ++i) {
+      if (i == 1) std::this_thread::sleep_for(std::chrono::microseconds(300));
+      task(i);
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("simd model: a late thread gets fewer rows, and the results do not change") {
+  late_second_task late;
+  model<l_mobilenet, backend::reference> ref(1);
+  model<l_mobilenet, backend::simd<>> fast(1, late);
+  ref.load(random_weights{22});
+  fast.load(random_weights{22});
+  const auto image = test::random_vector(ref.input_shape.size(), 23, 0.0f, 1.0f);
+  const auto expect = ref.infer(image);
+  const std::vector<float> want(expect.begin(), expect.end());
+  for (int run = 0; run < 12; ++run) {
+    const auto got = fast.infer(image);
+    CHECK(test::max_relative_error({got.begin(), got.end()}, want) < 1e-5);
+  }
+  using engine_type = model<l_mobilenet, backend::simd<>>::engine_type;
+  const auto& shares = fast.backend_engine().row_shares();
+  int split = 0;
+  for (int k = 0; k < engine_type::schedule.step_count; ++k) {
+    if (!engine_type::schedule.steps[static_cast<std::size_t>(k)].parallel ||
+        engine_type::schedule.steps[static_cast<std::size_t>(k)].kind == simd::step_kind::dense)
+      continue;
+    ++split;
+    CHECK(shares.weight(k, 0) > 0.6);
+  }
+  CHECK(split > 0);
 }
 
 TEST_CASE("simd model: engine errors") {

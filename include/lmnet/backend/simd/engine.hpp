@@ -11,6 +11,7 @@
 #include <lmnet/backend/simd/packing.hpp>
 #include <lmnet/backend/simd/pointwise.hpp>
 #include <lmnet/backend/simd/pooling.hpp>
+#include <lmnet/backend/simd/row_balance.hpp>
 #include <lmnet/backend/simd/schedule.hpp>
 #include <lmnet/backend/simd/softmax.hpp>
 #include <lmnet/backend/simd/vector.hpp>
@@ -22,6 +23,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -29,16 +31,6 @@
 namespace lmnet {
 
 namespace simd::detail {
-
-// The share [begin, end) of `total` items that part `part` of `parts` takes.
-struct share {
-  int begin;
-  int end;
-};
-constexpr share split(int total, int part, int parts) {
-  return {static_cast<int>(static_cast<long long>(total) * part / parts),
-          static_cast<int>(static_cast<long long>(total) * (part + 1) / parts)};
-}
 
 template <class Plan>
 constexpr int largest_depthwise_kernel(const Plan& p) {
@@ -79,7 +71,8 @@ class engine<backend::simd<Arch>, Plan> {
         threads_(std::max(1, static_cast<int>(exec.concurrency()))),
         arena_(schedule.arena_floats * static_cast<std::size_t>(max_batch)),
         weights_(schedule.weight_floats),
-        scratch_(schedule.scratch_floats * static_cast<std::size_t>(threads_)) {}
+        scratch_(schedule.scratch_floats * static_cast<std::size_t>(threads_)),
+        balance_(schedule.step_count, threads_) {}
 
   /// Packs the canonical folded weights (io/bind.hpp) into each kernel's layout.
   void load(std::span<const float> folded) {
@@ -117,8 +110,18 @@ class engine<backend::simd<Arch>, Plan> {
           if (mine.begin < mine.end) run_step(ctx, st, mine.begin, mine.end, 0, 1, t);
         });
       } else {
-        executor_.parallel_for(threads_,
-                               [&](int t) { run_step(ctx, st, 0, batch, t, threads_, t); });
+        // Rows shared as balance_ learned; each part's rate (rows over the time from the
+        // step's start to the part's end) is its lesson for the next inference.
+        const auto start = std::chrono::steady_clock::now();
+        executor_.parallel_for(threads_, [&](int t) {
+          const int rows = run_step(ctx, st, 0, batch, t, threads_, t, &balance_, k);
+          if (rows >= 0) {
+            balance_.record(
+                k, t, rows,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          }
+        });
+        balance_.update(k);
       }
     }
     return ctx.view(Plan.output_value);
@@ -126,6 +129,8 @@ class engine<backend::simd<Arch>, Plan> {
 
   int max_batch() const { return max_batch_; }
   int threads() const { return threads_; }
+  /// How each step's rows are currently shared among the threads (learned; see row_balance).
+  const simd::row_balance& row_shares() const { return balance_; }
 
  private:
   static inline_executor& serial() {
@@ -155,13 +160,12 @@ class engine<backend::simd<Arch>, Plan> {
     }
   };
 
-  // Step `st` on images [n0, n1), part `part` of `parts` of its work, with thread `thread`'s
-  // scratch.
-  static void run_step(const context& ctx, const simd::step& st, int n0, int n1, int part,
-                       int parts, int thread) {
+  // Step `st` (step number k) on images [n0, n1), part `part` of `parts` of its work (its rows
+  // as `balance` shares them, equal shares without one), with thread `thread`'s scratch. Returns
+  // the number of rows it ran, or -1 for a step shared out otherwise (dense: by channels).
+  static int run_step(const context& ctx, const simd::step& st, int n0, int n1, int part, int parts,
+                      int thread, const simd::row_balance* balance = nullptr, int k = 0) {
     const node& n = Plan.nodes[static_cast<std::size_t>(st.node)];
-    const simd::packing& pk = schedule.packs[static_cast<std::size_t>(st.node)];
-    const float* packed = ctx.packed(st.node);
     tensor_view<float> out = ctx.view(n.output);
     if (st.write >= 0) {  // straight into a channel shuffle's output (schedule.hpp, step::write)
       const tensor_view<float> target = ctx.view(st.write);
@@ -179,8 +183,23 @@ class engine<backend::simd<Arch>, Plan> {
                                                   ? tensor_view<const float>(ctx.view(n.residual))
                                                   : tensor_view<const float>{};
     // Output rows (image, row) of this part.
-    const auto rows = simd::detail::split((n1 - n0) * out.height, part, parts);
+    const int total = (n1 - n0) * out.height;
+    const auto rows = balance != nullptr && st.kind != simd::step_kind::dense
+                          ? balance->share(k, total, part)
+                          : simd::detail::split(total, part, parts);
     const int q0 = n0 * out.height + rows.begin, q1 = n0 * out.height + rows.end;
+    run_kernel(ctx, st, n, in, out, residual, n0, n1, q0, q1, part, parts, thread);
+    return st.kind == simd::step_kind::dense ? -1 : rows.end - rows.begin;
+  }
+
+  // The kernel of step `st` on output rows [q0, q1) (dense: images [n0, n1), part `part` of
+  // `parts` of the channels).
+  static void run_kernel(const context& ctx, const simd::step& st, const node& n,
+                         tensor_view<const float> in, tensor_view<float> out,
+                         tensor_view<const float> residual, int n0, int n1, int q0, int q1,
+                         int part, int parts, int thread) {
+    const simd::packing& pk = schedule.packs[static_cast<std::size_t>(st.node)];
+    const float* packed = ctx.packed(st.node);
     switch (st.kind) {
       case simd::step_kind::pointwise:
         return simd::pointwise<Arch>(n.spec, in, out, residual, packed, pk, q0, q1,
@@ -236,6 +255,7 @@ class engine<backend::simd<Arch>, Plan> {
   aligned_buffer arena_;
   aligned_buffer weights_;
   aligned_buffer scratch_;
+  simd::row_balance balance_;  // how split steps share their rows among threads
 };
 
 }  // namespace lmnet
