@@ -136,7 +136,8 @@ class layer_run {
         simd::conv2d<arch>(s_, in, out, {}, packed, packing_, 0, s_.output.height, scratch_.data());
         break;
       default:
-        simd::dense<arch>(s_, in, out, packed, packing_, 0, 1, 0, 1, scratch_.data());
+        simd::dense<arch>(s_, in, out, packed, packing_, 0, 1, 0, simd::dense_blocks(packing_),
+                          scratch_.data());
         break;
     }
     benchmark::DoNotOptimize(output_.data());

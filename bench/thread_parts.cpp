@@ -98,10 +98,9 @@ int main() {
     const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
     if (!st.parallel) continue;
     const auto c = static_cast<std::size_t>(call++);
-    std::printf(
-        "step %2d part0_end_us=%.1f part1_end_us=%.1f mean_gap_us=%.1f part0_share=%.3f\n", k,
-        timer.end0[c] / runs, timer.end1[c] / runs, timer.gap[c] / runs,
-        st.kind == simd::step_kind::dense ? 0.5 : two.backend_engine().row_shares().weight(k, 0));
+    std::printf("step %2d part0_end_us=%.1f part1_end_us=%.1f mean_gap_us=%.1f part0_share=%.3f\n",
+                k, timer.end0[c] / runs, timer.end1[c] / runs, timer.gap[c] / runs,
+                two.backend_engine().row_shares().weight(k, 0));
   }
   return 0;
 }

@@ -266,8 +266,10 @@ TEST_CASE("simd dense: flattened inputs, channel slices, output shared between p
     tensor expect(r, s.output, batch, false, false);
     const packed_weights w(r, s);
     aligned_buffer scratch(simd::dense_scratch_floats(s));
+    const int blocks = simd::dense_blocks(w.packing);
     for (int p = 0; p < parts; ++p) {
-      simd::dense<arch>(s, x.view, y.view, w.data.data(), w.packing, 0, batch, p, parts,
+      const auto mine = simd::detail::split(blocks, p, parts);
+      simd::dense<arch>(s, x.view, y.view, w.data.data(), w.packing, 0, batch, mine.begin, mine.end,
                         scratch.data());
     }
     reference::dense(x.view, expect.view, w.canonical.data(), w.bias.data(), s);

@@ -16,17 +16,20 @@ constexpr std::size_t dense_scratch_floats(const layer_spec& s) {
   return s.input.size();
 }
 
-/// A fully connected layer over images [n0, n1): one product with a row per image. Its output
-/// channels, in whole register blocks, are shared out between `parts` parts (the weights dominate
-/// its cost, so each part reads only its share); this is part `part`.
+/// Register blocks of output channels of a dense layer packed as `p`: the units its channels are
+/// shared out in.
+constexpr int dense_blocks(const packing& p) {
+  return (p.gemm.vectors() + p.gemm.block_vectors - 1) / p.gemm.block_vectors;
+}
+
+/// A fully connected layer over images [n0, n1): one product with a row per image, for output
+/// register blocks [first, last) of dense_blocks(p). Threads share out the blocks (the weights
+/// dominate its cost, so each reads only its share).
 template <class Arch>
 void dense(const layer_spec& s, tensor_view<const float> in, tensor_view<float> out,
-           const float* packed, const packing& p, int n0, int n1, int part, int parts,
+           const float* packed, const packing& p, int n0, int n1, int first, int last,
            float* scratch) {
-  const int blocks = (p.gemm.vectors() + p.gemm.block_vectors - 1) / p.gemm.block_vectors;
-  const int first = static_cast<int>(static_cast<long long>(blocks) * part / parts);
-  const int last = static_cast<int>(static_cast<long long>(blocks) * (part + 1) / parts);
-  if (first == last || n0 == n1) return;
+  if (first >= last || n0 == n1) return;
   gemm_args a;
   a.packed = packed;
   a.layout = p.gemm;

@@ -115,11 +115,9 @@ class engine<backend::simd<Arch>, Plan> {
         const auto start = std::chrono::steady_clock::now();
         executor_.parallel_for(threads_, [&](int t) {
           const int rows = run_step(ctx, st, 0, batch, t, threads_, t, &balance_, k);
-          if (rows >= 0) {
-            balance_.record(
-                k, t, rows,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-          }
+          balance_.record(
+              k, t, rows,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         });
         balance_.update(k);
       }
@@ -160,9 +158,9 @@ class engine<backend::simd<Arch>, Plan> {
     }
   };
 
-  // Step `st` (step number k) on images [n0, n1), part `part` of `parts` of its work (its rows
-  // as `balance` shares them, equal shares without one), with thread `thread`'s scratch. Returns
-  // the number of rows it ran, or -1 for a step shared out otherwise (dense: by channels).
+  // Step `st` (step number k) on images [n0, n1), part `part` of `parts` of its work (its rows,
+  // or a dense layer's register blocks, as `balance` shares them; equal shares without one),
+  // with thread `thread`'s scratch. Returns how many rows (blocks) it ran.
   static int run_step(const context& ctx, const simd::step& st, int n0, int n1, int part, int parts,
                       int thread, const simd::row_balance* balance = nullptr, int k = 0) {
     const node& n = Plan.nodes[static_cast<std::size_t>(st.node)];
@@ -182,22 +180,24 @@ class engine<backend::simd<Arch>, Plan> {
     const tensor_view<const float> residual = n.residual >= 0
                                                   ? tensor_view<const float>(ctx.view(n.residual))
                                                   : tensor_view<const float>{};
-    // Output rows (image, row) of this part.
-    const int total = (n1 - n0) * out.height;
-    const auto rows = balance != nullptr && st.kind != simd::step_kind::dense
-                          ? balance->share(k, total, part)
-                          : simd::detail::split(total, part, parts);
-    const int q0 = n0 * out.height + rows.begin, q1 = n0 * out.height + rows.end;
-    run_kernel(ctx, st, n, in, out, residual, n0, n1, q0, q1, part, parts, thread);
-    return st.kind == simd::step_kind::dense ? -1 : rows.end - rows.begin;
+    // This part's output rows (image, row), or for a dense layer its register blocks of output
+    // channels.
+    const bool dense = st.kind == simd::step_kind::dense;
+    const int total = dense ? simd::dense_blocks(schedule.packs[static_cast<std::size_t>(st.node)])
+                            : (n1 - n0) * out.height;
+    const auto mine = balance != nullptr ? balance->share(k, total, part)
+                                         : simd::detail::split(total, part, parts);
+    const int rows0 = dense ? 0 : n0 * out.height;
+    run_kernel(ctx, st, n, in, out, residual, n0, n1, rows0 + mine.begin, rows0 + mine.end, thread);
+    return mine.end - mine.begin;
   }
 
-  // The kernel of step `st` on output rows [q0, q1) (dense: images [n0, n1), part `part` of
-  // `parts` of the channels).
+  // The kernel of step `st` on output rows [q0, q1) (dense: images [n0, n1), register blocks
+  // [q0, q1) of the output channels).
   static void run_kernel(const context& ctx, const simd::step& st, const node& n,
                          tensor_view<const float> in, tensor_view<float> out,
                          tensor_view<const float> residual, int n0, int n1, int q0, int q1,
-                         int part, int parts, int thread) {
+                         int thread) {
     const simd::packing& pk = schedule.packs[static_cast<std::size_t>(st.node)];
     const float* packed = ctx.packed(st.node);
     switch (st.kind) {
@@ -212,8 +212,7 @@ class engine<backend::simd<Arch>, Plan> {
         return simd::conv2d<Arch>(n.spec, in, out, residual, packed, pk, q0, q1,
                                   ctx.scratch(thread));
       case simd::step_kind::dense:
-        return simd::dense<Arch>(n.spec, in, out, packed, pk, n0, n1, part, parts,
-                                 ctx.scratch(thread));
+        return simd::dense<Arch>(n.spec, in, out, packed, pk, n0, n1, q0, q1, ctx.scratch(thread));
       case simd::step_kind::max_pool2d:
         return simd::max_pool2d<Arch>(in, out, n.spec, q0, q1);
       case simd::step_kind::global_avg_pool:

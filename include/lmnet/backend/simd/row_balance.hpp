@@ -21,11 +21,11 @@ constexpr share split(int total, int part, int parts) {
 
 }  // namespace detail
 
-/// How each step's rows are shared among the parts that threads run, learned from earlier
-/// inferences. Equal shares are right only when every core runs equally fast; a core that
-/// the host slows down, or that wakes late, makes the others wait at every step. So each part's
-/// share follows the rate at which it finished: its rows over the time from the step's start to
-/// the part's end, averaged over the last few inferences.
+/// How each step's rows (a dense layer's: register blocks of output channels) are shared among
+/// the parts that threads run, learned from earlier inferences. Equal shares are right only when
+/// every core runs equally fast; a core that the host slows down, or that wakes late, makes the
+/// others wait at every step. So each part's share follows the rate at which it finished: its rows
+/// over the time from the step's start to the part's end, averaged over the last few inferences.
 ///
 /// Shares only move work between parts: every row is still computed once, by the same kernel,
 /// so results do not depend on them. Memory is reserved at construction; record() may be called
