@@ -182,7 +182,7 @@ TEST_CASE("simd row_balance: shares follow the parts' rates and cover every row 
   for (int part = 0; part < 3; ++part) CHECK(balance.weight(1, part) == doctest::Approx(1.0 / 3));
   // Part 2 twice as slow as the others, on step 1 only.
   for (int run = 0; run < 30; ++run) {
-    for (int part = 0; part < 3; ++part) balance.record(1, part, 100, part == 2 ? 2.0 : 1.0);
+    for (int part = 0; part < 3; ++part) balance.record(part, 100, part == 2 ? 2.0 : 1.0);
     balance.update(1);
   }
   CHECK(balance.weight(1, 0) == doctest::Approx(0.4).epsilon(0.01));
@@ -201,13 +201,13 @@ TEST_CASE("simd row_balance: shares follow the parts' rates and cover every row 
   // A part that stalls keeps a quarter of an equal share; one that recorded nothing changes
   // nothing.
   for (int run = 0; run < 50; ++run) {
-    for (int part = 0; part < 3; ++part) balance.record(1, part, 100, part == 0 ? 1e3 : 1.0);
+    for (int part = 0; part < 3; ++part) balance.record(part, 100, part == 0 ? 1e3 : 1.0);
     balance.update(1);
   }
   CHECK(balance.weight(1, 0) >= 0.25 / 3 - 1e-9);
   CHECK(balance.weight(1, 0) < 0.1);
   const double before = balance.weight(1, 1);
-  balance.record(1, 1, 0, 1.0);
+  balance.record(1, 0, 1.0);
   balance.update(1);
   CHECK(balance.weight(1, 1) == before);
 }

@@ -116,7 +116,7 @@ class engine<backend::simd<Arch>, Plan> {
         executor_.parallel_for(threads_, [&](int t) {
           const int rows = run_step(ctx, st, 0, batch, t, threads_, t, &balance_, k);
           balance_.record(
-              k, t, rows,
+              t, rows,
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         });
         balance_.update(k);

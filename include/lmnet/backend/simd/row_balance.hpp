@@ -35,24 +35,24 @@ class row_balance {
   row_balance(int steps, int parts)
       : parts_(std::max(parts, 1)),
         weights_(static_cast<std::size_t>(steps) * static_cast<std::size_t>(parts_), 1.0 / parts_),
-        rates_(weights_.size(), 0.0) {}
+        rates_(static_cast<std::size_t>(parts_), 0.0) {}
 
   /// Rows [begin, end) of `total` that part `part` of step `step` runs.
   detail::share share(int step, int total, int part) const {
     return {boundary(step, total, part), boundary(step, total, part + 1)};
   }
 
-  /// Part `part` of step `step` finished its `rows` rows `seconds` after the step started.
-  void record(int step, int part, int rows, double seconds) {
-    rates_[index(step, part)] = rows > 0 && seconds > 0 ? rows / seconds : 0.0;
+  /// Part `part` of the step being run finished its `rows` rows `seconds` after the step started.
+  void record(int part, int rows, double seconds) {
+    rates_[static_cast<std::size_t>(part)] = rows > 0 && seconds > 0 ? rows / seconds : 0.0;
   }
 
-  /// Moves the step's shares toward the rates just recorded. A part that recorded nothing (no
-  /// rows, or not timed) leaves them as they are.
+  /// Moves the shares of step `step`, the one just run, toward the rates recorded for it. A part
+  /// that recorded nothing (no rows, or not timed) leaves them as they are.
   void update(int step) {
     double sum = 0;
     for (int p = 0; p < parts_; ++p) {
-      const double r = rates_[index(step, p)];
+      const double r = rates_[static_cast<std::size_t>(p)];
       if (r <= 0) return;
       sum += r;
     }
@@ -63,7 +63,7 @@ class row_balance {
     double excess = 0, above = 0;
     for (int p = 0; p < parts_; ++p) {
       double& w = weights_[index(step, p)];
-      w = (1 - smoothing) * w + smoothing * rates_[index(step, p)] / sum;
+      w = (1 - smoothing) * w + smoothing * rates_[static_cast<std::size_t>(p)] / sum;
       if (w < floor) {
         excess += floor - w;
         w = floor;
@@ -97,8 +97,8 @@ class row_balance {
   }
 
   int parts_;
-  std::vector<double> weights_;
-  std::vector<double> rates_;
+  std::vector<double> weights_;  // per step and part
+  std::vector<double> rates_;    // per part, of the step being run
 };
 
 }  // namespace lmnet::simd
