@@ -183,6 +183,53 @@ TEST_CASE("simd gemm: every tile shape, both forms, against a scalar product") {
   }
 }
 
+TEST_CASE("simd gemm: a slice of the inputs, with or without the bias, sums to the whole") {
+  random_source r(8);
+  for (int trial = 0; trial < 40; ++trial) {
+    const int rows = r.pick(1, 30), k = r.pick(2, 60), n = r.channels(90);
+    const int k_begin = r.pick(0, k - 1), k_count = r.pick(0, k - k_begin);
+    CAPTURE(rows);
+    CAPTURE(k);
+    CAPTURE(n);
+    CAPTURE(k_begin);
+    CAPTURE(k_count);
+    const simd::gemm_layout layout = simd::gemm_layout_for(k, n, vec::width, vec::registers, false);
+    const auto a = r.floats(static_cast<std::size_t>(rows * k_count + 1));
+    const auto b = r.floats(static_cast<std::size_t>(k * n));
+    const auto bias = r.floats(static_cast<std::size_t>(n));
+    aligned_buffer packed(layout.floats());
+    simd::pack_gemm(
+        layout, [&](int i, int o) { return b[static_cast<std::size_t>(i * n + o)]; }, bias.data(),
+        packed.span());
+    for (const bool with_bias : {true, false}) {
+      std::vector<float> c(static_cast<std::size_t>(rows * n));
+      simd::gemm_args g;
+      g.a = a.data();  // row i holds inputs k_begin .. k_begin + k_count - 1
+      g.a_stride = k_count;
+      g.rows = rows;
+      g.packed = packed.data();
+      g.layout = layout;
+      g.c = c.data();
+      g.c_stride = n;
+      g.n_store = n;
+      g.k_begin = k_begin;
+      g.k_count = k_count;
+      g.bias = with_bias;
+      simd::gemm<arch>(g);
+      std::vector<float> expect(static_cast<std::size_t>(rows * n));
+      for (int i = 0; i < rows; ++i)
+        for (int o = 0; o < n; ++o) {
+          double sum = with_bias ? bias[static_cast<std::size_t>(o)] : 0.0;
+          for (int j = 0; j < k_count; ++j)
+            sum += static_cast<double>(a[static_cast<std::size_t>(i * k_count + j)]) *
+                   b[static_cast<std::size_t>((k_begin + j) * n + o)];
+          expect[static_cast<std::size_t>(i * n + o)] = static_cast<float>(sum);
+        }
+      CHECK(test::max_relative_error(c, expect) < 1e-5);
+    }
+  }
+}
+
 TEST_CASE("simd pointwise: dense and grouped, residual, activations, views, split rows") {
   random_source r(11);
   for (int trial = 0; trial < 60; ++trial) {

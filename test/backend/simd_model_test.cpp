@@ -225,20 +225,23 @@ struct late_second_task {
 };
 }  // namespace
 
-TEST_CASE("simd model: a late thread gets fewer rows, and the results do not change") {
+// A late second thread on network Net: every split step's shares move to the first thread, and
+// the results stay those of the reference.
+template <const auto& Net>
+void check_late_thread(std::uint32_t seed) {
   late_second_task late;
-  model<l_mobilenet, backend::reference> ref(1);
-  model<l_mobilenet, backend::simd<>> fast(1, late);
-  ref.load(random_weights{22});
-  fast.load(random_weights{22});
-  const auto image = test::random_vector(ref.input_shape.size(), 23, 0.0f, 1.0f);
+  model<Net, backend::reference> ref(1);
+  model<Net, backend::simd<>> fast(1, late);
+  ref.load(random_weights{seed});
+  fast.load(random_weights{seed});
+  const auto image = test::random_vector(ref.input_shape.size(), seed + 1, 0.0f, 1.0f);
   const auto expect = ref.infer(image);
   const std::vector<float> want(expect.begin(), expect.end());
   for (int run = 0; run < 12; ++run) {
     const auto got = fast.infer(image);
     CHECK(test::max_relative_error({got.begin(), got.end()}, want) < 1e-5);
   }
-  using engine_type = model<l_mobilenet, backend::simd<>>::engine_type;
+  using engine_type = typename model<Net, backend::simd<>>::engine_type;
   const auto& shares = fast.backend_engine().row_shares();
   int split = 0;
   for (int k = 0; k < engine_type::schedule.step_count; ++k) {
@@ -247,6 +250,35 @@ TEST_CASE("simd model: a late thread gets fewer rows, and the results do not cha
     CHECK(shares.weight(k, 0) > 0.6);
   }
   CHECK(split > 0);
+}
+
+TEST_CASE("simd model: a late thread gets fewer rows, and the results do not change") {
+  check_late_thread<l_mobilenet>(22);
+}
+
+template <class Schedule>
+constexpr int channel_split_blocks(const Schedule& s) {
+  int count = 0;
+  for (int b = 0; b < s.block_count; ++b)
+    count += s.blocks[static_cast<std::size_t>(b)].splits_channels;
+  return count;
+}
+
+TEST_CASE("simd model: blocks of few rows share out their hidden channels among threads") {
+  // MobileNetV2's blocks of 16 rows or fewer (CIFAR size: 16, 8 and 4; 224: 14 and 7).
+  static_assert(channel_split_blocks(
+                    model<mobilenet_v2_cifar, backend::simd<>>::engine_type::schedule) == 14);
+  static_assert(
+      channel_split_blocks(model<mobilenet_v2_224, backend::simd<>>::engine_type::schedule) == 11);
+  // L-Mobilenet's bottlenecks have parallel branches: split by rows only.
+  static_assert(channel_split_blocks(model<l_mobilenet, backend::simd<>>::engine_type::schedule) ==
+                0);
+  thread_pool two(2), three(3);
+  check_against_reference<mobilenet_v2_cifar>(1, 25, three);
+  check_against_reference<mobilenet_v2_half_cifar>(1, 26, two);
+  check_against_reference<odd_blocks>(1, 27, two);
+  // A late thread: its share of the hidden channels shrinks too.
+  check_late_thread<mobilenet_v2_cifar>(28);
 }
 
 TEST_CASE("simd model: engine errors") {

@@ -45,7 +45,8 @@ struct depthwise_args {
   std::ptrdiff_t out_stride = 0;
   int out_width = 0;
   int channels = 0;
-  const float* packed = nullptr;
+  const float* packed = nullptr;  // at the first channel's weights
+  int weight_pitch = 0;           // floats from one tap's weights to the next (0: channels, padded)
   int kernel = 3;
   int stride = 1;
   int padding = 1;
@@ -73,6 +74,12 @@ struct lanes {
     }
   }
 };
+
+template <class Arch>
+LMNET_FORCEINLINE int weight_pitch(const depthwise_args& d) {
+  constexpr int W = vector<Arch>::width;
+  return d.weight_pitch > 0 ? d.weight_pitch : (d.channels + W - 1) / W * W;
+}
 
 // Output pixel x with the taps clipped to the input: the border pixels and every pixel of the
 // kernels without a specialisation.
@@ -106,8 +113,7 @@ LMNET_FORCEINLINE void depthwise_finish(const depthwise_args& d, int c, int x,
 // Any kernel size and stride: every pixel through the clipped path.
 template <class Arch, bool Tail>
 void depthwise_generic(const depthwise_args& d, int c, lanes<Arch, Tail> io) {
-  const int padded =
-      (d.channels + vector<Arch>::width - 1) / vector<Arch>::width * vector<Arch>::width;
+  const int padded = weight_pitch<Arch>(d);
   for (int x = 0; x < d.out_width; ++x) {
     depthwise_finish<Arch>(d, c, x, depthwise_pixel<Arch>(d, c, x, d.packed, padded, io), io);
   }
@@ -170,8 +176,7 @@ template <class Arch, int K, int S, int Block, bool Tail>
 LMNET_FLATTEN void depthwise_fixed(const depthwise_args& d, int c, lanes<Arch, Tail> io) {
   using V = vector<Arch>;
   using B = typename V::batch;
-  constexpr int W = V::width;
-  const int padded = (d.channels + W - 1) / W * W;
+  const int padded = weight_pitch<Arch>(d);
   B w[K * K];
 #pragma GCC unroll 32
   for (int t = 0; t < K * K; ++t) w[t] = V::load_aligned(d.packed + t * padded + c);

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace lmnet {
 
@@ -72,7 +73,8 @@ class engine<backend::simd<Arch>, Plan> {
         arena_(schedule.arena_floats * static_cast<std::size_t>(max_batch)),
         weights_(schedule.weight_floats),
         scratch_(schedule.scratch_floats * static_cast<std::size_t>(threads_)),
-        balance_(schedule.step_count, threads_) {}
+        balance_(schedule.step_count, threads_),
+        partials_(static_cast<std::size_t>(threads_)) {}
 
   /// Packs the canonical folded weights (io/bind.hpp) into each kernel's layout.
   void load(std::span<const float> folded) {
@@ -104,6 +106,8 @@ class engine<backend::simd<Arch>, Plan> {
       const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
       if (threads_ == 1 || !(by_image || st.parallel)) {
         run_step(ctx, st, 0, batch, 0, 1, 0);
+      } else if (!by_image && shares_channels(st, batch)) {
+        run_channel_shares(ctx, st, k);
       } else if (by_image) {
         executor_.parallel_for(threads_, [&](int t) {
           const auto mine = simd::detail::split(batch, t, threads_);
@@ -157,6 +161,49 @@ class engine<backend::simd<Arch>, Plan> {
       return self->scratch_.data() + schedule.scratch_floats * static_cast<std::size_t>(thread);
     }
   };
+
+  // A fused block of one image with fewer rows per thread than this shares out its hidden
+  // channels instead (fused_block::splits_channels).
+  static constexpr int channel_share_rows = 8;
+
+  bool shares_channels(const simd::step& st, int batch) const {
+    if (st.kind != simd::step_kind::fused_block || batch != 1 || st.write >= 0) return false;
+    const simd::fused_block& f = schedule.blocks[static_cast<std::size_t>(st.block)];
+    return f.splits_channels && Plan.nodes[static_cast<std::size_t>(f.project)].spec.output.height <
+                                    channel_share_rows * threads_;
+  }
+
+  // Fused block step `st` (step number k) of one image, its hidden channels shared out as
+  // balance_ learned (in the expansion's register blocks); the calling thread then adds the
+  // other parts' sums to the first's.
+  void run_channel_shares(const context& ctx, const simd::step& st, int k) {
+    const simd::fused_block& f = schedule.blocks[static_cast<std::size_t>(st.block)];
+    const node& proj = Plan.nodes[static_cast<std::size_t>(f.project)];
+    const simd::gemm_layout& e = schedule.packs[static_cast<std::size_t>(f.expand)].gemm;
+    const int blocks = (e.vectors() + e.block_vectors - 1) / e.block_vectors;
+    const tensor_view<const float> x = ctx.view(f.input);
+    const tensor_view<float> out = ctx.view(proj.output);
+    const tensor_view<const float> residual =
+        proj.residual >= 0 ? tensor_view<const float>(ctx.view(proj.residual))
+                           : tensor_view<const float>{};
+    const auto start = std::chrono::steady_clock::now();
+    executor_.parallel_for(threads_, [&](int t) {
+      const auto mine = balance_.share(k, blocks, t);
+      const simd::hidden_share share{mine.begin, mine.end,
+                                     t == 0 ? nullptr : ctx.scratch(t) + f.partial_offset};
+      simd::run_fused_block<Arch>(f, Plan.nodes.data(), schedule.packs.data(), weights_.data(), x,
+                                  out, residual, 0, 0, out.height, ctx.scratch(t), &share);
+      balance_.record(
+          t, mine.end - mine.begin,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    });
+    balance_.update(k);
+    for (int t = 1; t < threads_; ++t) {
+      partials_[static_cast<std::size_t>(t - 1)] = ctx.scratch(t) + f.partial_offset;
+    }
+    simd::add_partials<Arch>(out, 0, partials_.data(), threads_ - 1, f.partial_pitch, proj.spec.act,
+                             0, out.height);
+  }
 
   // Step `st` (step number k) on images [n0, n1), part `part` of `parts` of its work (its rows,
   // or a dense layer's register blocks, as `balance` shares them; equal shares without one),
@@ -254,7 +301,8 @@ class engine<backend::simd<Arch>, Plan> {
   aligned_buffer arena_;
   aligned_buffer weights_;
   aligned_buffer scratch_;
-  simd::row_balance balance_;  // how split steps share their rows among threads
+  simd::row_balance balance_;           // how split steps share their rows among threads
+  std::vector<const float*> partials_;  // the partial sums of a block split by channels
 };
 
 }  // namespace lmnet

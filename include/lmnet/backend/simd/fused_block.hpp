@@ -42,16 +42,37 @@ struct row_ring {
 
 }  // namespace detail
 
-/// Output rows [y_begin, y_end) of image n of block `f`. `nodes` and `packs` are the plan's
-/// nodes and their packing, `weights` the packed weights, `scratch` the thread's scratch.
+/// One thread's share of a block's hidden channels (fused_block::splits_channels): the
+/// expansion's register blocks [first_block, last_block). The part with `partial` null adds the
+/// bias and residual and writes the output; the others write their sums to `partial` (pixels
+/// fused_block::partial_pitch floats apart). Neither applies the activation: add_partials does.
+struct hidden_share {
+  int first_block = 0;
+  int last_block = 0;
+  float* partial = nullptr;
+};
+
+/// Output rows [y_begin, y_end) of image n of block `f`, or with a `share`, that share of every
+/// output row. `nodes` and `packs` are the plan's nodes and their packing, `weights` the packed
+/// weights, `scratch` the thread's scratch.
 template <class Arch>
 void run_fused_block(const fused_block& f, const node* nodes, const packing* packs,
                      const float* weights, tensor_view<const float> x, tensor_view<float> out,
                      tensor_view<const float> residual, int n, int y_begin, int y_end,
-                     float* scratch) {
+                     float* scratch, const hidden_share* share = nullptr) {
   const node& proj = nodes[f.project];
   const shape mid = proj.spec.input;
   const bool expands = f.expand >= 0;
+  // The hidden channels [h0, h1) this call computes: its share's, or all of them.
+  constexpr int W = vector<Arch>::width;
+  int first_vector = 0, last_vector = -1, h0 = 0, h1 = mid.channels;
+  if (share != nullptr) {
+    const gemm_layout& e = packs[f.expand].gemm;
+    first_vector = std::min(e.vectors(), share->first_block * e.block_vectors);
+    last_vector = std::min(e.vectors(), share->last_block * e.block_vectors);
+    h0 = first_vector * W;
+    h1 = std::max(h0, std::min(mid.channels, last_vector * W));
+  }
 
   detail::row_ring hidden;
   if (expands) {
@@ -62,7 +83,7 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
   const std::ptrdiff_t hidden_stride = expands ? f.hidden_pitch : x.channel_stride;
   auto hidden_row = [&](int r) -> const float* { return expands ? hidden.row(r) : &x(n, r, 0, 0); };
   auto ensure_hidden = [&](int lo, int hi) {
-    if (!expands || lo >= hi) return;
+    if (!expands || lo >= hi || h0 == h1) return;
     const node& e = nodes[f.expand];
     const packing& pk = packs[f.expand];
     for (int r = hidden.start(lo); r < hi;) {
@@ -83,6 +104,8 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
       g.c_stride = f.hidden_pitch;
       g.n_store = f.hidden_pitch;
       g.act = e.spec.act;
+      g.first_vector = first_vector;
+      g.last_vector = last_vector;
       gemm<Arch>(g);
       r = piece;
     }
@@ -111,18 +134,19 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
       const int iy = y * s.stride.height - s.padding.height + ky;
       if (iy < 0 || iy >= s.input.height) continue;
       rows[static_cast<std::size_t>(ky)] =
-          j == 0 ? hidden_row(iy) + br.channel_begin
+          j == 0 ? hidden_row(iy) + br.channel_begin + h0
                  : rings[static_cast<std::size_t>(b)][static_cast<std::size_t>(j - 1)].row(iy);
     }
     depthwise_args a;
     a.rows = rows.data();
     a.in_stride = j == 0 ? hidden_stride : br.ring_pitch[static_cast<std::size_t>(j - 1)];
     a.in_width = s.input.width;
-    a.out = dst;
+    a.out = dst + h0;
     a.out_stride = dst_stride;
     a.out_width = s.output.width;
-    a.channels = br.channels;
-    a.packed = weights + packs[br.nodes[static_cast<std::size_t>(j)]].offset;
+    a.channels = share != nullptr ? h1 - h0 : br.channels;
+    a.packed = weights + packs[br.nodes[static_cast<std::size_t>(j)]].offset + h0;
+    a.weight_pitch = (br.channels + W - 1) / W * W;
     a.kernel = s.kernel.height;
     a.stride = s.stride.height;
     a.padding = s.padding.height;
@@ -165,7 +189,7 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
         }
         ring.filled(rows.hi);
       }
-      for (int y = y0; y < y1; ++y) {
+      for (int y = y0; y < y1 && h0 < h1; ++y) {
         stage_row(b, br.depth - 1, y,
                   mid_buffer + static_cast<std::ptrdiff_t>((y - y0) * mid.width) * f.project_pitch +
                       br.concat_offset,
@@ -187,7 +211,40 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
         a.residual_stride = residual.channel_stride;
       }
       a.act = proj.spec.act;
+      if (share != nullptr) {
+        a.a += h0;
+        a.k_begin = h0;
+        a.k_count = h1 - h0;
+        a.act = activation::none;
+        if (share->partial != nullptr) {
+          a.c = share->partial + static_cast<std::ptrdiff_t>(y0 * out.width) * f.partial_pitch;
+          a.c_stride = f.partial_pitch;
+          a.residual = nullptr;
+          a.bias = false;
+        }
+      }
       gemm<Arch>(a);
+    }
+  }
+}
+
+/// Completes a block split by hidden channels: adds the `count` partial sums (pixels `pitch`
+/// floats apart, one image) to output rows [y_begin, y_end) of image n and applies `act`.
+template <class Arch>
+void add_partials(tensor_view<float> out, int n, const float* const* partials, int count, int pitch,
+                  activation act, int y_begin, int y_end) {
+  using V = vector<Arch>;
+  constexpr int W = V::width;
+  for (int y = y_begin; y < y_end; ++y) {
+    for (int x = 0; x < out.width; ++x) {
+      float* o = &out(n, y, x, 0);
+      const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(y * out.width + x) * pitch;
+      for (int c = 0; c < out.channels; c += W) {
+        const int lanes = std::min(W, out.channels - c);
+        auto sum = V::load_first(o + c, lanes);
+        for (int t = 0; t < count; ++t) sum += V::load_first(partials[t] + at + c, lanes);
+        V::store_first(o + c, V::activate(sum, act), lanes);
+      }
     }
   }
 }

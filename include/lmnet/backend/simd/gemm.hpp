@@ -208,6 +208,11 @@ struct gemm_args {
   int segments = 1;      // A row r is `segments` runs of k / segments floats, run j at
   std::ptrdiff_t segment_stride = 0;  // a + r * a_stride + j * segment_stride (a convolution
                                       // reading its windows in place: one run per kernel row)
+  // Inputs [k_begin, k_begin + k_count) only (phases = 1, one segment; -1: all k), A rows holding
+  // just those: threads sharing out a product's inputs, each summing its part.
+  int k_begin = 0;
+  int k_count = -1;
+  bool bias = true;  // false: the sums start from zero (a part another part's bias completes)
 };
 
 namespace detail {
@@ -446,6 +451,9 @@ void phased_gemm(const gemm_args& g) {
   assert(false && "phases = 4 layouts are made for 16-lane (AVX-512) registers only");
 }
 
+// What a tile adds instead of the bias when it has none: zeros for its widest block.
+alignas(64) inline constexpr std::array<float, 64> zero_bias{};
+
 }  // namespace detail
 
 /// Runs the product. Rows are taken in chunks whose A rows stay in L2 while every weight block
@@ -453,7 +461,7 @@ void phased_gemm(const gemm_args& g) {
 template <class Arch>
 void gemm(const gemm_args& g) {
   if (g.layout.phases != 1) {
-    assert(g.segments <= 1 && g.first_vector == 0 && g.last_vector < 0);
+    assert(g.segments <= 1 && g.first_vector == 0 && g.last_vector < 0 && g.k_count < 0 && g.bias);
     detail::phased_gemm<Arch>(g);
     return;
   }
@@ -462,7 +470,10 @@ void gemm(const gemm_args& g) {
   const gemm_layout& l = g.layout;
   const int vectors = l.vectors();
   const int max_rows = kernels::max_rows;
-  const int chunk = std::max(max_rows, (65536 / std::max(l.k, 1)) / max_rows * max_rows);
+  assert(g.k_count < 0 || (g.segments <= 1 && g.k_begin + g.k_count <= l.k));
+  const int k = g.k_count < 0 ? l.k : g.k_count;
+  const int chunk = std::max(max_rows, (65536 / std::max(k, 1)) / max_rows * max_rows);
+  static_assert(detail::zero_bias.size() >= std::size_t{kernels::max_vectors} * W);
   const float* bias = g.packed + l.weight_floats();
   const int vector_end = g.last_vector < 0 ? vectors : std::min(vectors, g.last_vector);
   for (int r0 = 0; r0 < g.rows; r0 += chunk) {
@@ -475,9 +486,10 @@ void gemm(const gemm_args& g) {
       const int tile = gemm_tile_rows(kernels::registers, here);
       detail::gemm_tile_args t{nullptr,
                                g.a_stride,
-                               g.packed + static_cast<std::size_t>(l.k) * c0,
-                               bias + c0,
-                               l.k,
+                               g.packed + static_cast<std::size_t>(l.k) * c0 +
+                                   static_cast<std::size_t>(g.k_begin) * here * W,
+                               g.bias ? bias + c0 : detail::zero_bias.data(),
+                               k,
                                nullptr,
                                g.c_stride,
                                last_lanes,

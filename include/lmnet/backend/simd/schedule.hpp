@@ -72,6 +72,13 @@ struct fused_block {
   std::size_t project_offset = 0;
   int chunk_rows = 1;  // output rows per chunk
   std::size_t scratch_floats = 0;
+  // Threads may share out the hidden channels instead of the rows (run_fused_block_channels):
+  // on a few rows, a split by rows repeats halo rows of the expansion and cannot cut evenly.
+  // Each part but the first sums its inputs' share of the projection into `partial_offset` in its
+  // scratch (the whole output of one image, pixels `partial_pitch` floats apart).
+  bool splits_channels = false;
+  std::size_t partial_offset = 0;
+  int partial_pitch = 0;
 };
 
 struct step {
@@ -106,6 +113,8 @@ namespace detail {
 
 inline constexpr std::size_t scratch_budget = 65536;  // floats of ring and chunk buffers: 256 KiB
 inline constexpr std::size_t parallel_threshold = 32768;  // work below it runs on one thread
+// Fused blocks of at most this many output rows may be split by hidden channels.
+inline constexpr int channel_split_max_rows = 16;
 
 struct row_window {
   int lo = 0;  // first row
@@ -365,6 +374,30 @@ constexpr void fold_shuffles(const Plan& p, std::vector<step>& steps) {
   steps = result;
 }
 
+// A block of few rows with a pointwise expansion, one depthwise layer over all of its output and
+// a plain projection, both products in the broadcast form (their inputs and outputs can then be
+// cut at register blocks): marks it splittable by hidden channels and makes room for its partial
+// sums.
+template <class Plan, class Packs>
+constexpr void allow_channel_split(const Plan& p, const Packs& packs, fused_block& f, int width) {
+  const layer_spec& out = node_at(p, f.project).spec;
+  const fused_branch& br = f.branches[0];
+  if (f.expand < 0 || f.expand_is_conv || f.branch_count != 1 || br.depth != 1 ||
+      br.channel_begin != 0 || br.concat_offset != 0 || out.groups != 1 ||
+      br.channels != node_at(p, f.expand).spec.output.channels ||
+      br.channels != out.input.channels || out.output.height > channel_split_max_rows ||
+      packs[static_cast<std::size_t>(f.expand)].gemm.phases != 1 ||
+      packs[static_cast<std::size_t>(f.project)].gemm.phases != 1) {
+    return;
+  }
+  f.splits_channels = true;
+  f.partial_pitch = (out.output.channels + width - 1) / width * width;
+  f.partial_offset = f.scratch_floats;
+  f.scratch_floats += round_up_16(static_cast<std::size_t>(out.output.height) *
+                                  static_cast<std::size_t>(out.output.width) *
+                                  static_cast<std::size_t>(f.partial_pitch));
+}
+
 template <class Plan>
 constexpr bool parallel_worth(const Plan& p, const step& s) {
   const node& n = node_at(p, s.node);
@@ -400,6 +433,7 @@ constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
       free = block_of[static_cast<std::size_t>(i)] < 0;
     if (!free || !detail::match_block(p, r, Width, f)) continue;
     if (f.expand_is_conv && block_of[static_cast<std::size_t>(f.expand)] >= 0) continue;
+    detail::allow_channel_split(p, s.packs, f, Width);
     s.blocks[static_cast<std::size_t>(s.block_count)] = f;
     for (int i = r.first; i <= r.last; ++i) block_of[static_cast<std::size_t>(i)] = s.block_count;
     if (f.expand_is_conv) block_of[static_cast<std::size_t>(f.expand)] = s.block_count;
