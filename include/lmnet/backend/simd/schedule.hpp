@@ -72,8 +72,9 @@ struct fused_block {
   std::size_t project_offset = 0;
   int chunk_rows = 1;  // output rows per chunk
   std::size_t scratch_floats = 0;
-  // Threads may share out the hidden channels instead of the rows (run_fused_block_channels):
-  // on a few rows, a split by rows repeats halo rows of the expansion and cannot cut evenly.
+  // Threads may share out the hidden channels instead of the rows (run_fused_block with a
+  // hidden_share): on few rows, a split by rows repeats halo rows of the expansion and cannot cut
+  // evenly.
   // Each part but the first sums its inputs' share of the projection into `partial_offset` in its
   // scratch (the whole output of one image, pixels `partial_pitch` floats apart).
   bool splits_channels = false;
