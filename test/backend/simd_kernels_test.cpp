@@ -138,6 +138,25 @@ TEST_CASE("simd vector: partial loads and stores touch only their lanes") {
   }
 }
 
+namespace {
+// The scalar oracle of a product: rows of `a` (k_count floats each) times inputs
+// [k_begin, k_begin + k_count) of b (k x n, input-major), plus `bias` unless it is null.
+std::vector<float> scalar_product(const std::vector<float>& a, int rows,
+                                  const std::vector<float>& b, int n, int k_begin, int k_count,
+                                  const float* bias) {
+  std::vector<float> c(static_cast<std::size_t>(rows * n));
+  for (int i = 0; i < rows; ++i)
+    for (int o = 0; o < n; ++o) {
+      double sum = bias != nullptr ? bias[o] : 0.0;
+      for (int j = 0; j < k_count; ++j)
+        sum += static_cast<double>(a[static_cast<std::size_t>(i * k_count + j)]) *
+               b[static_cast<std::size_t>((k_begin + j) * n + o)];
+      c[static_cast<std::size_t>(i * n + o)] = static_cast<float>(sum);
+    }
+  return c;
+}
+}  // namespace
+
 TEST_CASE("simd gemm: every tile shape, both forms, against a scalar product") {
   random_source r(7);
   for (int trial = 0; trial < 80; ++trial) {
@@ -168,15 +187,7 @@ TEST_CASE("simd gemm: every tile shape, both forms, against a scalar product") {
     g.c_stride = n;
     g.n_store = n;
     simd::gemm<arch>(g);
-    std::vector<float> expect(static_cast<std::size_t>(rows * n));
-    for (int i = 0; i < rows; ++i)
-      for (int o = 0; o < n; ++o) {
-        double sum = bias[static_cast<std::size_t>(o)];
-        for (int j = 0; j < k; ++j)
-          sum += static_cast<double>(a[static_cast<std::size_t>(i * k + j)]) *
-                 b[static_cast<std::size_t>(j * n + o)];
-        expect[static_cast<std::size_t>(i * n + o)] = static_cast<float>(sum);
-      }
+    const std::vector<float> expect = scalar_product(a, rows, b, n, 0, k, bias.data());
     CHECK(c.back() == 7.0f);
     c.pop_back();
     CHECK(test::max_relative_error(c, expect) < 1e-5);
@@ -216,15 +227,8 @@ TEST_CASE("simd gemm: a slice of the inputs, with or without the bias, sums to t
       g.k_count = k_count;
       g.bias = with_bias;
       simd::gemm<arch>(g);
-      std::vector<float> expect(static_cast<std::size_t>(rows * n));
-      for (int i = 0; i < rows; ++i)
-        for (int o = 0; o < n; ++o) {
-          double sum = with_bias ? bias[static_cast<std::size_t>(o)] : 0.0;
-          for (int j = 0; j < k_count; ++j)
-            sum += static_cast<double>(a[static_cast<std::size_t>(i * k_count + j)]) *
-                   b[static_cast<std::size_t>((k_begin + j) * n + o)];
-          expect[static_cast<std::size_t>(i * n + o)] = static_cast<float>(sum);
-        }
+      const std::vector<float> expect =
+          scalar_product(a, rows, b, n, k_begin, k_count, with_bias ? bias.data() : nullptr);
       CHECK(test::max_relative_error(c, expect) < 1e-5);
     }
   }

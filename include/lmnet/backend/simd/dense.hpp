@@ -19,7 +19,7 @@ constexpr std::size_t dense_scratch_floats(const layer_spec& s) {
 /// Register blocks of output channels of a dense layer packed as `p`: the units its channels are
 /// shared out in.
 constexpr int dense_blocks(const packing& p) {
-  return (p.gemm.vectors() + p.gemm.block_vectors - 1) / p.gemm.block_vectors;
+  return p.gemm.blocks();
 }
 
 /// A fully connected layer over images [n0, n1): one product with a row per image, for output

@@ -179,8 +179,7 @@ class engine<backend::simd<Arch>, Plan> {
   void run_channel_shares(const context& ctx, const simd::step& st, int k) {
     const simd::fused_block& f = schedule.blocks[static_cast<std::size_t>(st.block)];
     const node& proj = Plan.nodes[static_cast<std::size_t>(f.project)];
-    const simd::gemm_layout& e = schedule.packs[static_cast<std::size_t>(f.expand)].gemm;
-    const int blocks = (e.vectors() + e.block_vectors - 1) / e.block_vectors;
+    const int blocks = schedule.packs[static_cast<std::size_t>(f.expand)].gemm.blocks();
     const tensor_view<const float> x = ctx.view(f.input);
     const tensor_view<float> out = ctx.view(proj.output);
     const tensor_view<const float> residual =

@@ -145,8 +145,9 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
     a.out_stride = dst_stride;
     a.out_width = s.output.width;
     a.channels = share != nullptr ? h1 - h0 : br.channels;
-    a.packed = weights + packs[br.nodes[static_cast<std::size_t>(j)]].offset + h0;
-    a.weight_pitch = (br.channels + W - 1) / W * W;
+    const packing& pk = packs[br.nodes[static_cast<std::size_t>(j)]];
+    a.packed = weights + pk.offset + h0;
+    a.weight_pitch = pk.depthwise.padded_channels();
     a.kernel = s.kernel.height;
     a.stride = s.stride.height;
     a.padding = s.padding.height;

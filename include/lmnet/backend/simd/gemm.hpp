@@ -56,6 +56,8 @@ struct gemm_layout {
     return phases == 1 ? vectors() : (phases * n + width - 1) / width;
   }
   constexpr int steps() const { return (k + phases - 1) / phases; }
+  /// Register blocks of output channels (phases = 1).
+  constexpr int blocks() const { return (vectors() + block_vectors - 1) / block_vectors; }
   constexpr std::size_t weight_floats() const {
     return static_cast<std::size_t>(steps()) * static_cast<std::size_t>(step_vectors()) *
            static_cast<std::size_t>(width);
