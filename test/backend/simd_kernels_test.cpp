@@ -155,6 +155,16 @@ std::vector<float> scalar_product(const std::vector<float>& a, int rows,
     }
   return c;
 }
+
+// b (k x n, input-major) and the bias packed into `layout`.
+aligned_buffer pack(const simd::gemm_layout& layout, const std::vector<float>& b,
+                    const std::vector<float>& bias) {
+  aligned_buffer packed(layout.floats());
+  simd::pack_gemm(
+      layout, [&](int i, int o) { return b[static_cast<std::size_t>(i * layout.n + o)]; },
+      bias.data(), packed.span());
+  return packed;
+}
 }  // namespace
 
 TEST_CASE("simd gemm: every tile shape, both forms, against a scalar product") {
@@ -172,21 +182,16 @@ TEST_CASE("simd gemm: every tile shape, both forms, against a scalar product") {
     const auto a = r.floats(static_cast<std::size_t>(rows * k));
     const auto b = r.floats(static_cast<std::size_t>(k * n));
     const auto bias = r.floats(static_cast<std::size_t>(n));
-    aligned_buffer packed(layout.floats());
-    simd::pack_gemm(
-        layout, [&](int i, int o) { return b[static_cast<std::size_t>(i * n + o)]; }, bias.data(),
-        packed.span());
+    const aligned_buffer packed = pack(layout, b, bias);
     std::vector<float> c(static_cast<std::size_t>(rows * n + 1), 7.0f);
-    simd::gemm_args g;
-    g.a = a.data();
-    g.a_stride = k;
-    g.rows = rows;
-    g.packed = packed.data();
-    g.layout = layout;
-    g.c = c.data();
-    g.c_stride = n;
-    g.n_store = n;
-    simd::gemm<arch>(g);
+    simd::gemm<arch>({.a = a.data(),
+                      .a_stride = k,
+                      .rows = rows,
+                      .packed = packed.data(),
+                      .layout = layout,
+                      .c = c.data(),
+                      .c_stride = n,
+                      .n_store = n});
     const std::vector<float> expect = scalar_product(a, rows, b, n, 0, k, bias.data());
     CHECK(c.back() == 7.0f);
     c.pop_back();
@@ -208,25 +213,20 @@ TEST_CASE("simd gemm: a slice of the inputs, with or without the bias, sums to t
     const auto a = r.floats(static_cast<std::size_t>(rows * k_count + 1));
     const auto b = r.floats(static_cast<std::size_t>(k * n));
     const auto bias = r.floats(static_cast<std::size_t>(n));
-    aligned_buffer packed(layout.floats());
-    simd::pack_gemm(
-        layout, [&](int i, int o) { return b[static_cast<std::size_t>(i * n + o)]; }, bias.data(),
-        packed.span());
+    const aligned_buffer packed = pack(layout, b, bias);
     for (const bool with_bias : {true, false}) {
       std::vector<float> c(static_cast<std::size_t>(rows * n));
-      simd::gemm_args g;
-      g.a = a.data();  // row i holds inputs k_begin .. k_begin + k_count - 1
-      g.a_stride = k_count;
-      g.rows = rows;
-      g.packed = packed.data();
-      g.layout = layout;
-      g.c = c.data();
-      g.c_stride = n;
-      g.n_store = n;
-      g.k_begin = k_begin;
-      g.k_count = k_count;
-      g.bias = with_bias;
-      simd::gemm<arch>(g);
+      simd::gemm<arch>({.a = a.data(),  // row i holds inputs k_begin .. k_begin + k_count - 1
+                        .a_stride = k_count,
+                        .rows = rows,
+                        .packed = packed.data(),
+                        .layout = layout,
+                        .c = c.data(),
+                        .c_stride = n,
+                        .n_store = n,
+                        .k_begin = k_begin,
+                        .k_count = k_count,
+                        .bias = with_bias});
       const std::vector<float> expect =
           scalar_product(a, rows, b, n, k_begin, k_count, with_bias ? bias.data() : nullptr);
       CHECK(test::max_relative_error(c, expect) < 1e-5);
