@@ -234,6 +234,80 @@ TEST_CASE("simd gemm: a slice of the inputs, with or without the bias, sums to t
   }
 }
 
+TEST_CASE("simd gemm: one row with zeros reads only the weights of its other inputs") {
+  random_source r(9);
+  for (int trial = 0; trial < 60; ++trial) {
+    const int k = trial == 0 ? simd::detail::sparse_row_max_inputs + 3 : r.pick(1, 300);
+    const int n = r.channels(90);
+    // Every third trial a slice of the inputs, as the parts of a block split by channels.
+    const bool slice = trial % 3 == 1;
+    const int k_begin = slice ? r.pick(0, k - 1) : 0;
+    const int k_count = slice ? r.pick(1, k - k_begin) : k;
+    const int c_step = r.pick_of({1, 1, 3});
+    const activation act = r.pick_of({activation::none, activation::relu, activation::relu6});
+    const bool with_residual = r.pick(0, 1) == 1;
+    CAPTURE(k);
+    CAPTURE(n);
+    CAPTURE(k_begin);
+    CAPTURE(k_count);
+    const simd::gemm_layout layout = simd::gemm_layout_for(k, n, vec::width, vec::registers, false);
+    // The row: from none to all of its inputs zero.
+    auto a = r.floats(static_cast<std::size_t>(k_count));
+    const double zero_share = r.pick_of({0.0, 0.1, 0.3, 0.6, 0.9, 1.0});
+    int zeros = 0;
+    for (float& x : a) {
+      if (std::uniform_real_distribution<double>(0, 1)(r.rng) >= zero_share) continue;
+      x = 0.0f;
+      ++zeros;
+    }
+    CAPTURE(zeros);
+    const auto b = r.floats(static_cast<std::size_t>(k * n));
+    const auto bias = r.floats(static_cast<std::size_t>(n));
+    const auto residual = r.floats(static_cast<std::size_t>(n));
+    // With a quarter or more zeros, the weights of the zero inputs are NaN: read, they would
+    // poison the sums.
+    const bool skips = k_count <= simd::detail::sparse_row_max_inputs && zeros >= k_count / 4;
+    std::vector<float> packed_b = b;
+    for (int j = 0; j < k_count && skips; ++j) {
+      if (a[static_cast<std::size_t>(j)] != 0.0f) continue;
+      for (int o = 0; o < n; ++o)
+        packed_b[static_cast<std::size_t>((k_begin + j) * n + o)] =
+            std::numeric_limits<float>::quiet_NaN();
+    }
+    const aligned_buffer packed = pack(layout, packed_b, bias);
+    std::vector<float> expect = scalar_product(a, 1, b, n, k_begin, k_count, bias.data());
+    for (int o = 0; o < n; ++o) {
+      float& e = expect[static_cast<std::size_t>(o)];
+      e = lmnet::activate(e + (with_residual ? residual[static_cast<std::size_t>(o)] : 0.0f), act);
+    }
+    // Shared out by register blocks, as threads share a dense layer.
+    std::vector<float> c(static_cast<std::size_t>(n * c_step), 7.0f);
+    const int blocks = layout.blocks(), parts = r.pick(1, 3);
+    for (int p = 0; p < parts; ++p) {
+      const auto mine = simd::detail::split(blocks, p, parts);
+      simd::gemm<arch>({.a = a.data(),
+                        .a_stride = k_count,
+                        .rows = 1,
+                        .packed = packed.data(),
+                        .layout = layout,
+                        .c = c.data(),
+                        .c_stride = n * c_step,
+                        .n_store = n,
+                        .residual = with_residual ? residual.data() : nullptr,
+                        .act = act,
+                        .first_vector = mine.begin * layout.block_vectors,
+                        .last_vector = mine.end * layout.block_vectors,
+                        .c_step = c_step,
+                        .k_begin = k_begin,
+                        .k_count = k_count});
+    }
+    std::vector<float> got(static_cast<std::size_t>(n));
+    for (int o = 0; o < n; ++o)
+      got[static_cast<std::size_t>(o)] = c[static_cast<std::size_t>(o * c_step)];
+    CHECK(test::max_relative_error(got, expect) < 1e-5);
+  }
+}
+
 TEST_CASE("simd pointwise: dense and grouped, residual, activations, views, split rows") {
   random_source r(11);
   for (int trial = 0; trial < 60; ++trial) {

@@ -301,6 +301,28 @@ void gemm_tile(const gemm_tile_args& args) {
   }
 }
 
+// One row of a product over the inputs listed in `inputs` only (increasing): the terms it leaves
+// out are the zeros of the row, so its sums are gemm_tile's, in the same order.
+template <class Arch, int Vectors>
+void sparse_row_tile(const gemm_tile_args& args, const int* inputs, int count) {
+  const gemm_tile_args t = args;  // see gemm_tile
+  using V = vector<Arch>;
+  using B = typename V::batch;
+  constexpr int W = V::width;
+  B acc[Vectors];
+#pragma GCC unroll 16
+  for (int v = 0; v < Vectors; ++v) acc[v] = V::load_aligned(t.bias + v * W);
+  for (int j = 0; j < count; ++j) {
+    const int i = inputs[j];
+    const B x = V::broadcast(t.a[i]);
+    const float* b = t.b + static_cast<std::ptrdiff_t>(i) * (Vectors * W);
+#pragma GCC unroll 16
+    for (int v = 0; v < Vectors; ++v) acc[v] = V::fma(x, V::load_aligned(b + v * W), acc[v]);
+  }
+#pragma GCC unroll 16
+  for (int v = 0; v < Vectors; ++v) store_register<Arch>(t, 0, v, v == Vectors - 1, acc[v]);
+}
+
 #if XSIMD_WITH_AVX512F
 // Lanes 4s, 4s + 1 of the result: the sums of lanes (4s, 4s + 1) and (4s + 2, 4s + 3) of a;
 // lanes 4s + 2, 4s + 3: the same of b.
@@ -407,6 +429,13 @@ struct gemm_kernels {
   }
   /// table[vectors - 1][rows - 1]
   static constexpr auto table = make_table(std::make_integer_sequence<int, max_vectors>{});
+
+  using sparse_function = void (*)(const gemm_tile_args&, const int*, int);
+  /// sparse_table[vectors - 1]
+  static constexpr auto sparse_table = []<int... NV>(std::integer_sequence<int, NV...>) {
+    return std::array<sparse_function, sizeof...(NV)>{&sparse_row_tile<Arch, NV + 1>...};
+  }
+  (std::make_integer_sequence<int, max_vectors>{});
 };
 
 // A phases = 4 product: whole tiles, then the rows left over one at a time.
@@ -458,24 +487,22 @@ alignas(64) inline constexpr std::array<float, 64> zero_bias{};
 
 }  // namespace detail
 
-/// Runs the product. Rows are taken in chunks whose A rows stay in L2 while every weight block
-/// passes over them, each block's weights staying in L1 across the chunk's tiles.
-template <class Arch>
-void gemm(const gemm_args& g) {
-  if (g.layout.phases != 1) {
-    assert(g.segments <= 1 && g.first_vector == 0 && g.last_vector < 0 && g.k_count < 0 && g.bias);
-    detail::phased_gemm<Arch>(g);
-    return;
-  }
-  using kernels = detail::gemm_kernels<Arch>;
+namespace detail {
+
+// Calls f(t, here, first_row, end_row) for the register blocks of output channels
+// [first_vector, last_vector) of g, over rows [first_row, end_row): t is the tile of the block's
+// first row (a, c and residual move by whole rows from there), `here` its registers per row.
+// Rows are taken in chunks whose A rows stay in L2 while every weight block passes over them,
+// each block's weights staying in L1 across the chunk's tiles.
+template <class Arch, class F>
+LMNET_FORCEINLINE void for_each_block(const gemm_args& g, F&& f) {
   constexpr int W = vector<Arch>::width;
+  constexpr int max_rows = gemm_kernels<Arch>::max_rows;
   const gemm_layout& l = g.layout;
   const int vectors = l.vectors();
-  const int max_rows = kernels::max_rows;
-  assert(g.k_count < 0 || (g.segments <= 1 && g.k_begin + g.k_count <= l.k));
   const int k = g.k_count < 0 ? l.k : g.k_count;
   const int chunk = std::max(max_rows, (65536 / std::max(k, 1)) / max_rows * max_rows);
-  static_assert(detail::zero_bias.size() >= std::size_t{kernels::max_vectors} * W);
+  static_assert(zero_bias.size() >= std::size_t{gemm_kernels<Arch>::max_vectors} * W);
   const float* bias = g.packed + l.weight_floats();
   const int vector_end = g.last_vector < 0 ? vectors : std::min(vectors, g.last_vector);
   for (int r0 = 0; r0 < g.rows; r0 += chunk) {
@@ -484,32 +511,78 @@ void gemm(const gemm_args& g) {
       const int here = std::min(l.block_vectors, vectors - first);
       const int c0 = first * W;
       const bool last_block = first + here == vectors;
-      const int last_lanes = last_block ? g.n_store - (c0 + (here - 1) * W) : W;
-      const int tile = gemm_tile_rows(kernels::registers, here);
-      detail::gemm_tile_args t{nullptr,
-                               g.a_stride,
-                               g.packed + static_cast<std::size_t>(l.k) * c0 +
-                                   static_cast<std::size_t>(g.k_begin) * here * W,
-                               g.bias ? bias + c0 : detail::zero_bias.data(),
-                               k,
-                               nullptr,
-                               g.c_stride,
-                               last_lanes,
-                               nullptr,
-                               g.residual_stride,
-                               g.act,
-                               g.c_step,
-                               std::max(g.segments, 1),
-                               g.segment_stride};
-      for (int r = r0; r < r1; r += tile) {
-        const int m = std::min(tile, r1 - r);
-        t.a = g.a + r * g.a_stride;
-        t.c = g.c + r * g.c_stride + c0 * g.c_step;
-        t.residual = g.residual == nullptr ? nullptr : g.residual + r * g.residual_stride + c0;
-        kernels::table[static_cast<std::size_t>(here - 1)][static_cast<std::size_t>(m - 1)](t);
-      }
+      const gemm_tile_args t{.a = g.a,
+                             .a_stride = g.a_stride,
+                             .b = g.packed + static_cast<std::size_t>(l.k) * c0 +
+                                  static_cast<std::size_t>(g.k_begin) * here * W,
+                             .bias = g.bias ? bias + c0 : zero_bias.data(),
+                             .k = k,
+                             .c = g.c + c0 * g.c_step,
+                             .c_stride = g.c_stride,
+                             .last_lanes = last_block ? g.n_store - (c0 + (here - 1) * W) : W,
+                             .residual = g.residual == nullptr ? nullptr : g.residual + c0,
+                             .residual_stride = g.residual_stride,
+                             .act = g.act,
+                             .c_step = g.c_step,
+                             .segments = std::max(g.segments, 1),
+                             .segment_stride = g.segment_stride};
+      f(t, here, r0, r1);
     }
   }
+}
+
+// At most this many inputs for the one-row product over nonzero inputs: their list takes 16 KiB
+// of the calling thread's stack.
+inline constexpr int sparse_row_max_inputs = 4096;
+
+// A product of one row at least a quarter of whose inputs are zero, as ReLU outputs often are
+// (a classifier after global pooling, a projection at 1x1 size): each block then reads the
+// weights of the nonzero inputs only. Those layers read every weight once per inference, so
+// time goes with the bytes read. Returns false, doing nothing, for other products.
+template <class Arch>
+bool sparse_row_gemm(const gemm_args& g) {
+  const int k = g.k_count < 0 ? g.layout.k : g.k_count;
+  if (g.rows != 1 || g.segments > 1 || k > sparse_row_max_inputs) return false;
+  int inputs[sparse_row_max_inputs];
+  int count = 0;
+  for (int i = 0; i < k; ++i) {  // without a branch: zeros come at random
+    inputs[count] = i;
+    count += g.a[i] != 0.0f ? 1 : 0;
+  }
+  if (count > k - k / 4) return false;
+  for_each_block<Arch>(g, [&](const gemm_tile_args& t, int here, int, int) {
+    gemm_kernels<Arch>::sparse_table[static_cast<std::size_t>(here - 1)](t, inputs, count);
+  });
+  return true;
+}
+
+}  // namespace detail
+
+/// Runs the product: one row with many zeros over its nonzero inputs only (sparse_row_gemm),
+/// anything else by register tiles.
+template <class Arch>
+void gemm(const gemm_args& g) {
+  if (g.layout.phases != 1) {
+    assert(g.segments <= 1 && g.first_vector == 0 && g.last_vector < 0 && g.k_count < 0 && g.bias);
+    detail::phased_gemm<Arch>(g);
+    return;
+  }
+  assert(g.k_count < 0 || (g.segments <= 1 && g.k_begin + g.k_count <= g.layout.k));
+  if (detail::sparse_row_gemm<Arch>(g)) return;
+  using kernels = detail::gemm_kernels<Arch>;
+  detail::for_each_block<Arch>(
+      g, [&](const detail::gemm_tile_args& block, int here, int r0, int r1) {
+        detail::gemm_tile_args t = block;
+        const auto& tiles = kernels::table[static_cast<std::size_t>(here - 1)];
+        const int tile = gemm_tile_rows(kernels::registers, here);
+        for (int r = r0; r < r1; r += tile) {
+          const int m = std::min(tile, r1 - r);
+          t.a = block.a + r * g.a_stride;
+          t.c = block.c + r * g.c_stride;
+          t.residual = block.residual == nullptr ? nullptr : block.residual + r * g.residual_stride;
+          tiles[static_cast<std::size_t>(m - 1)](t);
+        }
+      });
 }
 
 /// Packs weights given as w(i, o) (input i, output o) and a bias into `layout`'s order.
