@@ -25,10 +25,10 @@
 
 using namespace lmnet;
 
-static_assert(executor<thread_pool>);
-static_assert(executor<inline_executor>);
-static_assert(executor<executor_ref>);
-static_assert(!executor<int>);
+static_assert(Executor<thread_pool>);
+static_assert(Executor<inline_executor>);
+static_assert(Executor<executor_ref>);
+static_assert(!Executor<int>);
 
 namespace {
 

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The kernel table every backend fills, one entry per layer type, and the engine template each
+// backend specialises.
 #pragma once
 
 #include <lmnet/core/tensor_view.hpp>
@@ -8,27 +10,44 @@
 
 #include <array>
 #include <span>
+#include <utility>
 
 namespace lmnet {
 
-/// What a kernel receives for one node: its inputs and output as views for the current batch,
-/// the residual it adds (data == nullptr when none) and its weights in the backend's layout.
-struct kernel_args {
-  const node& n;
-  std::span<const tensor_view<const float>> inputs;
-  tensor_view<float> output;
-  tensor_view<const float> residual;
-  const float* weights;
-  const float* bias;
-};
-
-/// The kernel that runs layer `Kind` on `Backend`: `static void run(const kernel_args&)`. Each
-/// backend specialises it for the layers it supports; a missing one fails to compile here.
+/// The kernel that runs layer `Kind` on `Backend`. Each backend specialises it once per layer
+/// type, next to that layer's code (backend/<name>/<layer>.hpp); what the specialisation offers
+/// is the backend's own affair (reference and simd: `run`, cuda: `schedule`). A backend that
+/// lacks a layer fails to compile here, naming the op in the template arguments.
 template <class Backend, op Kind>
 struct kernel {
   static_assert(detail::dependent_false<Backend>,
-                "lmnet: no kernel for this layer on this backend");
+                "lmnet: no kernel for this layer on this backend (the layer is the op in the "
+                "template arguments of lmnet::kernel above)");
 };
+
+/// Whether layers of kind `kind` reach a kernel: batch norms are folded into the layer before
+/// them and channel slices are views, so neither ever runs.
+constexpr bool runs_as_kernel(op kind) {
+  return kind != op::batch_norm && kind != op::channel_slice;
+}
+
+/// Calls f(kernel<Backend, kind>{}). Instantiates the kernel of every op that runs, so that a
+/// backend's op mapping cannot skip one: a missing kernel is a compile error, not a layer left
+/// out at run time.
+template <class Backend, class F>
+void with_kernel(op kind, F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (
+        [&] {
+          constexpr op each = static_cast<op>(I);
+          if constexpr (runs_as_kernel(each)) {
+            if (kind == each) f(kernel<Backend, each>{});
+          }
+        }(),
+        ...);
+  }
+  (std::make_integer_sequence<int, op_count>{});
+}
 
 /// Executes a compiled plan on `Backend`: owns the packed weights and the activation arena. Each
 /// backend specialises it.
@@ -39,17 +58,21 @@ class engine {
                 "<lmnet/backend/simd.hpp>)");
 };
 
-namespace detail {
+/// What a node-by-node kernel receives for one node: its inputs and output as views for the
+/// current batch, the residual it adds (data == nullptr when none), its weights and bias in the
+/// canonical folded layout (io/bind.hpp).
+struct kernel_args {
+  const node& n;
+  std::span<const tensor_view<const float>> inputs;
+  tensor_view<float> output;
+  tensor_view<const float> residual;
+  const float* weights;
+  const float* bias;
+};
 
-template <class Backend, op... Kinds>
-void dispatch_kernel(op kind, const kernel_args& args) {
-  ((kind == Kinds ? kernel<Backend, Kinds>::run(args) : void()), ...);
-}
-
-}  // namespace detail
-
-/// Runs every node of `plan` in order with `Backend`'s kernels. Weights are in the canonical
-/// folded layout (io/bind.hpp), the arena is `plan.arena_floats * batch` floats.
+/// Runs every node of `plan` in order, each by `kernel<Backend, op>::run(const kernel_args&)`:
+/// the reference backend's executor, and the simplest way to write a backend. The arena is
+/// `plan.arena_floats * batch` floats.
 template <class Backend, class Plan>
 void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
                   const float* weights) {
@@ -68,10 +91,7 @@ void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
                            residual,
                            weights + n.weight_offset,
                            weights + n.bias_offset};
-    // Batch norms are folded and slices are views, so they never reach a kernel.
-    detail::dispatch_kernel<Backend, op::conv2d, op::depthwise_conv2d, op::pointwise_conv2d,
-                            op::dense, op::activation, op::max_pool2d, op::global_avg_pool, op::add,
-                            op::concat, op::channel_shuffle, op::softmax>(n.kind(), args);
+    with_kernel<Backend>(n.kind(), [&](auto k) { decltype(k)::run(args); });
   }
 }
 

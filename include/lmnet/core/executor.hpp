@@ -33,7 +33,7 @@ class task_ref {
 /// returned; `concurrency()` is how many calls may run at once (1: sequentially). A task never
 /// waits for another task, so an executor that runs them one after another is always correct.
 template <class E>
-concept executor = requires(E& e, const E& ce, int count, task_ref task) {
+concept Executor = requires(E& e, const E& ce, int count, task_ref task) {
   { ce.concurrency() } -> std::convertible_to<int>;
   e.parallel_for(count, task);
 };
@@ -49,7 +49,7 @@ struct inline_executor {
 /// A type-erased reference to an executor the caller keeps alive.
 class executor_ref {
  public:
-  template <executor E>
+  template <Executor E>
   requires(!std::is_same_v<E, executor_ref>) executor_ref(E& e)  // NOLINT: implicit by design
       : object_(static_cast<void*>(std::addressof(e))),
         concurrency_([](const void* o) {

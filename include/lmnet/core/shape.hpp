@@ -39,4 +39,33 @@ LMNET_HOST_DEVICE constexpr int window_output(int input, int kernel, int stride,
   return (input + 2 * padding - kernel) / stride + 1;
 }
 
+/// A range of rows (or columns): [begin, begin + size). `begin` may be negative, and the range may
+/// reach past the tensor, where a convolution sees zero padding.
+struct span1 {
+  int begin = 0;
+  int size = 0;
+
+  LMNET_HOST_DEVICE constexpr int end() const { return begin + size; }
+  /// The part inside [0, length).
+  LMNET_HOST_DEVICE constexpr span1 clipped(int length) const {
+    const int b = begin < 0 ? 0 : begin;
+    const int e = end() > length ? length : end();
+    return {b, e > b ? e - b : 0};
+  }
+  friend constexpr bool operator==(span1, span1) = default;
+};
+
+/// The input rows (or columns) a sliding window reads to produce the outputs `out`: the one window
+/// arithmetic of every backend (fused blocks size their row rings and tiles with it).
+LMNET_HOST_DEVICE constexpr span1 window_input(span1 out, int kernel, int stride, int padding) {
+  return {out.begin * stride - padding, (out.size - 1) * stride + kernel};
+}
+
+/// The smallest span holding both.
+LMNET_HOST_DEVICE constexpr span1 span_union(span1 a, span1 b) {
+  const int begin = a.begin < b.begin ? a.begin : b.begin;
+  const int end = a.end() > b.end() ? a.end() : b.end();
+  return {begin, end - begin};
+}
+
 }  // namespace lmnet

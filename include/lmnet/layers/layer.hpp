@@ -26,8 +26,11 @@ enum class op : std::uint8_t {
   concat,
   channel_shuffle,
   channel_slice,  // a view of a channel range
-  softmax,
+  softmax,        // the last: op_count follows it
 };
+
+/// How many ops there are: op(0) .. op(op_count - 1).
+inline constexpr int op_count = static_cast<int>(op::softmax) + 1;
 
 constexpr const char* op_name(op kind) {
   switch (kind) {
@@ -60,6 +63,10 @@ constexpr const char* op_name(op kind) {
   }
   return "?";
 }
+static_assert(
+    op_name(static_cast<op>(op_count - 1))[0] != '?' &&
+        op_name(static_cast<op>(op_count))[0] == '?',
+    "lmnet: op_count must count every op: a new op goes before softmax, or moves op_count");
 
 /// Layers that own weights: the ones counted as a network's "weight layers".
 constexpr bool has_weights(op kind) {

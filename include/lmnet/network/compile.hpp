@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-#include <lmnet/network/combinators.hpp>
+#include <lmnet/network/arena.hpp>
 #include <lmnet/network/graph.hpp>
+#include <lmnet/network/network.hpp>
 #include <lmnet/network/plan.hpp>
 
 #include <algorithm>
@@ -11,22 +12,6 @@
 #include <vector>
 
 namespace lmnet {
-
-/// A network description: its input shape and its layers, in order, indexed like `nn.Sequential`.
-///
-///     inline constexpr auto net = lmnet::network{lmnet::input{32, 32, 3},
-///         lmnet::conv2d{.out = 16, .stride = 2}, lmnet::batch_norm{}, lmnet::relu6,
-///         lmnet::global_avg_pool{}, lmnet::dense{.out = 10}};
-template <class... Layers>
-struct network {
-  shape input_shape;
-  sequential_t<Layers...> layers;
-
-  constexpr network(shape in, Layers... l) : input_shape(in), layers{{l...}} {}
-};
-
-/// The input of a network (height, width, channels).
-using input = shape;
 
 struct compile_options {
   bool fuse = true;  // activations and residual adds into their producers (batch norm always)
@@ -210,16 +195,11 @@ constexpr summary summarize(const Net& net, compile_options options) {
   return {g.nodes.size(), g.values.size(), g.blocks.size(), output, {}};
 }
 
-constexpr std::size_t round_up(std::size_t n, std::size_t to) {
-  return (n + to - 1) / to * to;
-}
-
 // Channel slices become views; concat inputs are written in place when their producer writes
 // nothing else; then every tensor that owns memory gets an arena offset (greedy by size, sharing
 // memory between tensors whose lifetimes do not overlap).
 template <class Plan>
 constexpr void plan_memory(Plan& p) {
-  constexpr std::size_t align = 16;  // floats: 64-byte aligned tensors
   auto& values = p.values;
   auto val = [&](int v) -> value& { return values[static_cast<std::size_t>(v)]; };
   for (std::size_t v = 0; v < values.size(); ++v) values[v].storage = static_cast<int>(v);
@@ -289,39 +269,18 @@ constexpr void plan_memory(Plan& p) {
   if (val(p.output_value).storage >= 0)
     last[static_cast<std::size_t>(val(p.output_value).storage)] = forever;
 
-  std::vector<int> order;
+  std::vector<int> owners;
+  std::vector<tensor_lifetime> lifetimes;
   for (std::size_t v = 0; v < values.size(); ++v) {
-    if (owner[v]) order.push_back(static_cast<int>(v));
+    if (!owner[v]) continue;
+    owners.push_back(static_cast<int>(v));
+    lifetimes.push_back({values[v].image.size(), first[v], last[v]});
   }
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
-    return values[static_cast<std::size_t>(a)].image.size() >
-           values[static_cast<std::size_t>(b)].image.size();
-  });
-  std::vector<int> placed;
-  std::size_t arena = 0;
-  for (int s : order) {
-    const auto su = static_cast<std::size_t>(s);
-    const std::size_t size = round_up(values[su].image.size(), align);
-    // Lowest offset that does not collide with a placed tensor alive at the same time.
-    std::size_t offset = 0;
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (int q : placed) {
-        const auto qu = static_cast<std::size_t>(q);
-        const bool overlap_in_time = !(last[qu] < first[su] || last[su] < first[qu]);
-        const std::size_t q_begin = values[qu].offset;
-        const std::size_t q_end = q_begin + round_up(values[qu].image.size(), align);
-        if (overlap_in_time && offset < q_end && q_begin < offset + size) {
-          offset = q_end;
-          moved = true;
-        }
-      }
-    }
-    values[su].offset = offset;
-    placed.push_back(s);
-    arena = std::max(arena, offset + size);
+  std::vector<std::size_t> offsets(owners.size());
+  p.arena_floats = place_tensors(lifetimes, offsets);
+  for (std::size_t k = 0; k < owners.size(); ++k) {
+    values[static_cast<std::size_t>(owners[k])].offset = offsets[k];
   }
-  p.arena_floats = arena;
 }
 
 template <class Plan>

@@ -6,12 +6,15 @@
 
 #include <array>
 #include <cstddef>
+#include <span>
 
 namespace lmnet {
 
 /// A compiled network: nodes in execution order, the tensors they read and write with their place
 /// in the activation arena, and the offsets of each layer's folded weights. Built at compile time
-/// by `compiled<Net>`; every backend executes the same plan.
+/// by `compiled<Net>`. Every backend runs these nodes; one that fuses blocks keeps fewer tensors
+/// and places them again in an arena of its own (place_tensors), viewing them through
+/// `view(v, ..., offsets)`.
 template <std::size_t NodeCount, std::size_t ValueCount, std::size_t BlockCount>
 struct plan {
   std::array<node, NodeCount> nodes{};
@@ -61,12 +64,26 @@ struct plan {
   }
 
   /// The view of value `v` for a batch of `batch` images: the network input lives in the caller's
-  /// buffer (never written), every other tensor in the arena.
+  /// `images` (never written), every other tensor in the arena, at its owner's offset.
   template <class T>
-  constexpr tensor_view<T> view(int v, T* arena, const float* input, int batch) const {
+  constexpr tensor_view<T> view(int v, T* arena, const float* images, int batch) const {
+    return view_at(v, arena, images, batch, [&](int owner) { return value_at(owner).offset; });
+  }
+  /// The same in an arena of a backend's own: `offsets[owner]` floats per image.
+  template <class T>
+  constexpr tensor_view<T> view(int v, T* arena, const float* images, int batch,
+                                std::span<const std::size_t> offsets) const {
+    return view_at(v, arena, images, batch,
+                   [&](int owner) { return offsets[static_cast<std::size_t>(owner)]; });
+  }
+
+ private:
+  template <class T, class OffsetOf>
+  constexpr tensor_view<T> view_at(int v, T* arena, const float* images, int batch,
+                                   OffsetOf offset_of) const {
     const value& x = value_at(v);
-    T* base = x.storage < 0 ? const_cast<T*>(input)
-                            : arena + value_at(x.storage).offset * static_cast<std::size_t>(batch);
+    T* base = x.storage < 0 ? const_cast<T*>(images)
+                            : arena + offset_of(x.storage) * static_cast<std::size_t>(batch);
     return {base + x.channel_offset, batch, x.image.height, x.image.width, x.image.channels,
             channel_stride(v)};
   }

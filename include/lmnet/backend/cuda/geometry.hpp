@@ -4,6 +4,7 @@
 #pragma once
 
 #include <lmnet/config.hpp>
+#include <lmnet/core/shape.hpp>
 #include <lmnet/core/tensor_view.hpp>
 
 #include <cstddef>
@@ -49,25 +50,6 @@ struct device_limits {
   std::size_t shared_bytes_per_block = 232448;   // opt-in maximum (227 KiB on Hopper)
   std::size_t default_shared_bytes = 48 * 1024;  // without cudaFuncSetAttribute
 };
-
-/// A range of rows (or columns): [begin, begin + size). `begin` may be negative, and the range may
-/// reach past the tensor, where a convolution sees zero padding.
-struct span1 {
-  int begin = 0;
-  int size = 0;
-  friend constexpr bool operator==(span1, span1) = default;
-};
-
-/// The input rows a sliding window reads to produce the output rows `out`.
-LMNET_HOST_DEVICE constexpr span1 window_input(span1 out, int kernel, int stride, int padding) {
-  return {out.begin * stride - padding, (out.size - 1) * stride + kernel};
-}
-
-/// The smallest span holding both.
-LMNET_HOST_DEVICE constexpr span1 span_union(span1 a, span1 b) {
-  const int begin = min_of(a.begin, b.begin);
-  return {begin, max_of(a.begin + a.size, b.begin + b.size) - begin};
-}
 
 /// Whether `p` may be read and written as 16-byte vectors.
 inline bool aligned16(const void* p) {

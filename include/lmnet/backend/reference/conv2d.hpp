@@ -43,3 +43,14 @@ inline void conv2d(tensor_view<const float> in, tensor_view<float> out, const fl
 }
 
 }  // namespace lmnet::reference
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::reference, op::conv2d> {
+  static void run(const kernel_args& a) {
+    reference::conv2d(a.inputs[0], a.output, a.weights, a.bias, a.n.spec, a.residual);
+  }
+};
+
+}  // namespace lmnet

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 #include <lmnet/layers/layer.hpp>
 
@@ -27,3 +29,14 @@ inline void dense(tensor_view<const float> in, tensor_view<float> out, const flo
 }
 
 }  // namespace lmnet::reference
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::reference, op::dense> {
+  static void run(const kernel_args& a) {
+    reference::dense(a.inputs[0], a.output, a.weights, a.bias, a.n.spec);
+  }
+};
+
+}  // namespace lmnet

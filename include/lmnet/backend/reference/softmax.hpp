@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 
 #include <cmath>
@@ -26,3 +28,12 @@ inline void softmax(tensor_view<const float> in, tensor_view<float> out) {
 }
 
 }  // namespace lmnet::reference
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::reference, op::softmax> {
+  static void run(const kernel_args& a) { reference::softmax(a.inputs[0], a.output); }
+};
+
+}  // namespace lmnet

@@ -4,8 +4,11 @@
 // then one register-blocked product over it with the bias, residual and activation fused.
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
 #include <lmnet/backend/simd/gemm.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
 #include <lmnet/backend/simd/packing.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 #include <lmnet/layers/layer.hpp>
 
@@ -250,3 +253,15 @@ void conv2d(const layer_spec& s, tensor_view<const float> in, tensor_view<float>
 }
 
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::conv2d> {
+  static void run(const simd::kernel_args& a) {
+    simd::conv2d<Arch>(a.n.spec, a.inputs[0], a.output, a.residual, a.packed, a.pack, a.first,
+                       a.last, a.scratch);
+  }
+};
+
+}  // namespace lmnet

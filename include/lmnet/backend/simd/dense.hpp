@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
+// A fully connected layer: one product with a row per image.
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
 #include <lmnet/backend/simd/gemm.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
 #include <lmnet/backend/simd/packing.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 #include <lmnet/layers/layer.hpp>
 
@@ -61,3 +65,15 @@ void dense(const layer_spec& s, tensor_view<const float> in, tensor_view<float> 
 }
 
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::dense> {
+  static void run(const simd::kernel_args& a) {
+    simd::dense<Arch>(a.n.spec, a.inputs[0], a.output, a.packed, a.pack, a.image_begin, a.image_end,
+                      a.first, a.last, a.scratch);
+  }
+};
+
+}  // namespace lmnet

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// Runs a fused bottleneck (schedule.hpp) over a band of output rows of one image, chunk by chunk:
-// the rows each stage needs are computed once into rings of rows that stay in cache.
+// A bottleneck that the simd backend runs as one step: the matched structure
+// (network/bottleneck.hpp), the stem it may absorb, and the rings of rows and buffers each thread
+// needs to run it chunk by chunk (fused_block_kernel.hpp), decided at compile time.
 #pragma once
 
 #include <lmnet/backend/simd/conv2d.hpp>
-#include <lmnet/backend/simd/depthwise.hpp>
-#include <lmnet/backend/simd/gemm.hpp>
 #include <lmnet/backend/simd/packing.hpp>
-#include <lmnet/backend/simd/schedule.hpp>
-#include <lmnet/core/tensor_view.hpp>
+#include <lmnet/core/shape.hpp>
+#include <lmnet/network/bottleneck.hpp>
 #include <lmnet/network/node.hpp>
 
 #include <algorithm>
@@ -18,236 +17,163 @@
 
 namespace lmnet::simd {
 
+/// A branch of a fused block, and the rings of rows between its depthwise layers.
+struct fused_branch : bottleneck_branch {
+  // Stage j < depth - 1 writes a ring of rows read by stage j + 1.
+  std::array<int, max_branch_depth> ring_rows{};
+  std::array<int, max_branch_depth> ring_pitch{};
+  std::array<std::size_t, max_branch_depth> ring_offset{};
+};
+
+/// An inverted residual or L-Mobilenet bottleneck run as one step: for each chunk of output rows,
+/// the expansion fills a ring of hidden rows (each computed once), the depthwise chains read
+/// them, and the projection (with the residual) consumes their output while it is in cache. The
+/// expanded tensor never exists whole.
+struct fused_block {
+  int input = -1;                // value the block reads
+  int output = -1;               // value it writes
+  int expand = -1;               // expansion node, or -1 when the depthwise layers read the input
+  bool expand_is_conv = false;   // a standard convolution (a stem) rather than a pointwise one
+  std::size_t patch_offset = 0;  // its patch matrix in the scratch
+  int project = -1;
+  int hidden_pitch = 0;  // floats per pixel in the hidden ring
+  int hidden_rows = 0;   // ring capacity, in rows
+  std::size_t hidden_offset = 0;
+  int branch_count = 0;
+  std::array<fused_branch, max_branches> branches{};
+  int project_pitch = 0;
+  std::size_t project_offset = 0;
+  int chunk_rows = 1;  // output rows per chunk
+  std::size_t scratch_floats = 0;
+  // Threads may share out the hidden channels instead of the rows (run_fused_block with a
+  // hidden_share): on few rows, a split by rows repeats halo rows of the expansion and cannot cut
+  // evenly.
+  // Each part but the first sums its inputs' share of the projection into `partial_offset` in its
+  // scratch (the whole output of one image, pixels `partial_pitch` floats apart).
+  bool splits_channels = false;
+  std::size_t partial_offset = 0;
+  int partial_pitch = 0;
+};
+
 namespace detail {
 
-// Rows [lo, hi) of a tensor kept in `capacity` slots, row r in slot r % capacity.
-struct row_ring {
-  float* data = nullptr;
-  int capacity = 1;
-  std::ptrdiff_t row_floats = 0;
-  int lo = 0;
-  int hi = 0;
+inline constexpr std::size_t scratch_budget = 65536;  // floats of ring and chunk buffers: 256 KiB
+// Fused blocks of at most this many output rows may be split by hidden channels.
+inline constexpr int channel_split_max_rows = 16;
 
-  float* row(int r) const { return data + static_cast<std::ptrdiff_t>(r % capacity) * row_floats; }
-  // Forgets rows below `lo` when it jumps ahead; returns the first row still to compute.
-  int start(int want_lo) {
-    if (want_lo > hi) lo = hi = want_lo;
-    return hi;
+template <class Plan>
+constexpr const node& node_at(const Plan& p, int i) {
+  return p.nodes[static_cast<std::size_t>(i)];
+}
+
+// Sizes the rings and buffers of `f` for `rows` output rows per chunk; returns the scratch floats.
+template <class Plan>
+constexpr std::size_t size_block(const Plan& p, fused_block& f, int rows, int width) {
+  const int far = 1 << 20;  // a chunk far from the borders: steady-state windows
+  const shape out = node_at(p, f.project).spec.input;
+  std::size_t cursor = 0;
+  int hidden_lo = std::numeric_limits<int>::max(), hidden_hi = std::numeric_limits<int>::min();
+  for (int b = 0; b < f.branch_count; ++b) {
+    fused_branch& br = f.branches[static_cast<std::size_t>(b)];
+    span1 w{far, rows};
+    for (int j = br.depth - 1; j >= 0; --j) {
+      const layer_spec& s = node_at(p, br.nodes[static_cast<std::size_t>(j)]).spec;
+      w = window_input(w, s.kernel.height, s.stride.height, s.padding.height);
+      if (j > 0) {  // the ring of stage j - 1's output holds window w
+        const auto jj = static_cast<std::size_t>(j - 1);
+        br.ring_rows[jj] = w.size;
+        br.ring_pitch[jj] = (br.channels + width - 1) / width * width;
+        br.ring_offset[jj] = cursor;
+        cursor += round_up_16(static_cast<std::size_t>(br.ring_rows[jj]) *
+                              static_cast<std::size_t>(s.input.width) *
+                              static_cast<std::size_t>(br.ring_pitch[jj]));
+      }
+    }
+    hidden_lo = std::min(hidden_lo, w.begin);
+    hidden_hi = std::max(hidden_hi, w.end());
   }
-  void filled(int want_hi) {
-    hi = std::max(hi, want_hi);
-    lo = std::max(lo, hi - capacity);
+  if (f.expand >= 0) {
+    const layer_spec& e = node_at(p, f.expand).spec;
+    if (f.expand_is_conv) {
+      f.patch_offset = cursor;
+      cursor += round_up_16(conv2d_scratch_floats(e));
+    }
+    f.hidden_rows = hidden_hi - hidden_lo;
+    f.hidden_pitch = (e.output.channels + width - 1) / width * width;
+    f.hidden_offset = cursor;
+    cursor += round_up_16(static_cast<std::size_t>(f.hidden_rows) *
+                          static_cast<std::size_t>(e.output.width) *
+                          static_cast<std::size_t>(f.hidden_pitch));
   }
-};
+  f.project_pitch = (out.channels + width - 1) / width * width;
+  f.project_offset = cursor;
+  cursor += round_up_16(static_cast<std::size_t>(rows) * static_cast<std::size_t>(out.width) *
+                        static_cast<std::size_t>(f.project_pitch));
+  f.chunk_rows = rows;
+  f.scratch_floats = cursor;
+  return cursor;
+}
+
+// The fused form of block `b`, if it is a bottleneck (match_bottleneck): fills `f`. Without an
+// expansion, a standard convolution (MobileNetV2's stem) whose output only this block reads
+// becomes the expansion: its output rows go to the ring too.
+template <class Plan>
+constexpr bool plan_fused_block(const Plan& p, const block_record& b, int width, fused_block& f) {
+  const bottleneck m = match_bottleneck(p, b);
+  if (!m.valid()) return false;
+  f = fused_block{};
+  f.input = m.input;
+  f.expand = m.expand;
+  f.project = m.project;
+  f.output = node_at(p, m.project).output;
+  f.branch_count = m.branch_count;
+  for (int k = 0; k < m.branch_count; ++k) {
+    static_cast<bottleneck_branch&>(f.branches[static_cast<std::size_t>(k)]) = m.branch(k);
+  }
+  const lmnet::value& x = p.value_at(f.input);
+  if (f.expand < 0 && x.producer >= 0 && x.consumers == 1 && x.storage == f.input &&
+      f.input != p.output_value) {
+    const node& c = node_at(p, x.producer);
+    if (c.kind() == op::conv2d && !c.elided && c.residual < 0 && c.spec.groups == 1 &&
+        c.input() != f.input) {
+      f.expand = x.producer;
+      f.expand_is_conv = true;
+      f.input = c.input();
+    }
+  }
+
+  // The largest chunk whose buffers fit the budget.
+  const int height = node_at(p, f.project).spec.output.height;
+  int rows = height;
+  while (rows > 1 && size_block(p, f, rows, width) > scratch_budget) --rows;
+  size_block(p, f, rows, width);
+  return true;
+}
+
+// A block of few rows with a pointwise expansion, one depthwise layer over all of its output and
+// a plain projection, both products in the broadcast form (their inputs and outputs can then be
+// cut at register blocks): marks it splittable by hidden channels and makes room for its partial
+// sums.
+template <class Plan, class Packs>
+constexpr void allow_channel_split(const Plan& p, const Packs& packs, fused_block& f, int width) {
+  const layer_spec& out = node_at(p, f.project).spec;
+  const fused_branch& br = f.branches[0];
+  if (f.expand < 0 || f.expand_is_conv || f.branch_count != 1 || br.depth != 1 ||
+      br.channel_begin != 0 || br.concat_offset != 0 || out.groups != 1 ||
+      br.channels != node_at(p, f.expand).spec.output.channels ||
+      br.channels != out.input.channels || out.output.height > channel_split_max_rows ||
+      packs[static_cast<std::size_t>(f.expand)].gemm.phases != 1 ||
+      packs[static_cast<std::size_t>(f.project)].gemm.phases != 1) {
+    return;
+  }
+  f.splits_channels = true;
+  f.partial_pitch = (out.output.channels + width - 1) / width * width;
+  f.partial_offset = f.scratch_floats;
+  f.scratch_floats += round_up_16(static_cast<std::size_t>(out.output.height) *
+                                  static_cast<std::size_t>(out.output.width) *
+                                  static_cast<std::size_t>(f.partial_pitch));
+}
 
 }  // namespace detail
-
-/// One thread's share of a block's hidden channels (fused_block::splits_channels): the
-/// expansion's register blocks [first_block, last_block). The part with `partial` null adds the
-/// bias and residual and writes the output; the others write their sums to `partial` (pixels
-/// fused_block::partial_pitch floats apart). Neither applies the activation: add_partials does.
-struct hidden_share {
-  int first_block = 0;
-  int last_block = 0;
-  float* partial = nullptr;
-};
-
-/// Output rows [y_begin, y_end) of image n of block `f`, or with a `share`, that share of every
-/// output row. `nodes` and `packs` are the plan's nodes and their packing, `weights` the packed
-/// weights, `scratch` the thread's scratch.
-template <class Arch>
-void run_fused_block(const fused_block& f, const node* nodes, const packing* packs,
-                     const float* weights, tensor_view<const float> x, tensor_view<float> out,
-                     tensor_view<const float> residual, int n, int y_begin, int y_end,
-                     float* scratch, const hidden_share* share = nullptr) {
-  const node& proj = nodes[f.project];
-  const shape mid = proj.spec.input;
-  const bool expands = f.expand >= 0;
-  // The hidden channels [h0, h1) this call computes: its share's, or all of them.
-  constexpr int W = vector<Arch>::width;
-  int first_vector = 0, last_vector = -1, h0 = 0, h1 = mid.channels;
-  if (share != nullptr) {
-    const gemm_layout& e = packs[f.expand].gemm;
-    first_vector = std::min(e.vectors(), share->first_block * e.block_vectors);
-    last_vector = std::min(e.vectors(), share->last_block * e.block_vectors);
-    h0 = first_vector * W;
-    h1 = std::max(h0, std::min(mid.channels, last_vector * W));
-  }
-
-  detail::row_ring hidden;
-  if (expands) {
-    hidden = {scratch + f.hidden_offset, f.hidden_rows,
-              static_cast<std::ptrdiff_t>(nodes[f.expand].spec.output.width) * f.hidden_pitch, 0,
-              0};
-  }
-  const std::ptrdiff_t hidden_stride = expands ? f.hidden_pitch : x.channel_stride;
-  auto hidden_row = [&](int r) -> const float* { return expands ? hidden.row(r) : &x(n, r, 0, 0); };
-  auto ensure_hidden = [&](int lo, int hi) {
-    if (!expands || lo >= hi || h0 == h1) return;
-    const node& e = nodes[f.expand];
-    const packing& pk = packs[f.expand];
-    for (int r = hidden.start(lo); r < hi;) {
-      const int piece = std::min(hi, (r / hidden.capacity + 1) * hidden.capacity);
-      if (f.expand_is_conv) {
-        conv2d_rows<Arch>(e.spec, x, n, r, piece, hidden.row(r), f.hidden_pitch, f.hidden_pitch,
-                          weights + pk.offset, pk, scratch + f.patch_offset);
-        r = piece;
-        continue;
-      }
-      gemm_args g;
-      g.a = &x(n, r, 0, 0);
-      g.a_stride = x.channel_stride;
-      g.rows = (piece - r) * x.width;
-      g.packed = weights + pk.offset;
-      g.layout = pk.gemm;
-      g.c = hidden.row(r);
-      g.c_stride = f.hidden_pitch;
-      g.n_store = f.hidden_pitch;
-      g.act = e.spec.act;
-      g.first_vector = first_vector;
-      g.last_vector = last_vector;
-      gemm<Arch>(g);
-      r = piece;
-    }
-    hidden.filled(hi);
-  };
-
-  std::array<std::array<detail::row_ring, max_branch_depth>, max_branches> rings{};
-  for (int b = 0; b < f.branch_count; ++b) {
-    const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
-    for (int j = 0; j + 1 < br.depth; ++j) {
-      const auto jj = static_cast<std::size_t>(j);
-      const int w = nodes[br.nodes[jj]].spec.output.width;
-      rings[static_cast<std::size_t>(b)][jj] = {scratch + br.ring_offset[jj], br.ring_rows[jj],
-                                                static_cast<std::ptrdiff_t>(w) * br.ring_pitch[jj],
-                                                0, 0};
-    }
-  }
-
-  // Output row y of stage j of branch b, into `dst` (pixels `dst_stride` floats apart).
-  auto stage_row = [&](int b, int j, int y, float* dst, std::ptrdiff_t dst_stride) {
-    const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
-    const node& d = nodes[br.nodes[static_cast<std::size_t>(j)]];
-    const layer_spec& s = d.spec;
-    std::array<const float*, max_depthwise_kernel> rows{};
-    for (int ky = 0; ky < s.kernel.height; ++ky) {
-      const int iy = y * s.stride.height - s.padding.height + ky;
-      if (iy < 0 || iy >= s.input.height) continue;
-      rows[static_cast<std::size_t>(ky)] =
-          j == 0 ? hidden_row(iy) + br.channel_begin + h0
-                 : rings[static_cast<std::size_t>(b)][static_cast<std::size_t>(j - 1)].row(iy);
-    }
-    depthwise_args a;
-    a.rows = rows.data();
-    a.in_stride = j == 0 ? hidden_stride : br.ring_pitch[static_cast<std::size_t>(j - 1)];
-    a.in_width = s.input.width;
-    a.out = dst + h0;
-    a.out_stride = dst_stride;
-    a.out_width = s.output.width;
-    a.channels = share != nullptr ? h1 - h0 : br.channels;
-    const packing& pk = packs[br.nodes[static_cast<std::size_t>(j)]];
-    a.packed = weights + pk.offset + h0;
-    a.weight_pitch = pk.depthwise.padded_channels();
-    a.kernel = s.kernel.height;
-    a.stride = s.stride.height;
-    a.padding = s.padding.height;
-    a.act = s.act;
-    depthwise_row<Arch>(a);
-  };
-
-  float* const mid_buffer = scratch + f.project_offset;
-  const packing& pp = packs[f.project];
-  const int groups = proj.spec.groups;
-  const int in_per_group = mid.channels / groups,
-            out_per_group = proj.spec.output.channels / groups;
-  for (int y0 = y_begin; y0 < y_end; y0 += f.chunk_rows) {
-    const int y1 = std::min(y_end, y0 + f.chunk_rows);
-    // Rows each stage must hold, from the last stage back to the hidden tensor; the hidden rows
-    // of every branch are computed first, so a branch reaching further back finds them too.
-    std::array<std::array<detail::row_window, max_branch_depth + 1>, max_branches> need{};
-    detail::row_window hidden_need{std::numeric_limits<int>::max(), 0};
-    for (int b = 0; b < f.branch_count; ++b) {
-      const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
-      auto& w = need[static_cast<std::size_t>(b)];
-      w[static_cast<std::size_t>(br.depth)] = {y0, y1};
-      for (int j = br.depth - 1; j >= 0; --j) {
-        const layer_spec& s = nodes[br.nodes[static_cast<std::size_t>(j)]].spec;
-        const detail::row_window r = detail::rows_read(s, w[static_cast<std::size_t>(j + 1)]);
-        w[static_cast<std::size_t>(j)] = {std::max(0, r.lo), std::min(s.input.height, r.hi)};
-      }
-      hidden_need.lo = std::min(hidden_need.lo, w[0].lo);
-      hidden_need.hi = std::max(hidden_need.hi, w[0].hi);
-    }
-    ensure_hidden(hidden_need.lo, hidden_need.hi);
-    for (int b = 0; b < f.branch_count; ++b) {
-      const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
-      const auto& w = need[static_cast<std::size_t>(b)];
-      for (int j = 0; j + 1 < br.depth; ++j) {
-        detail::row_ring& ring = rings[static_cast<std::size_t>(b)][static_cast<std::size_t>(j)];
-        const detail::row_window rows = w[static_cast<std::size_t>(j + 1)];
-        for (int r = ring.start(rows.lo); r < rows.hi; ++r) {
-          stage_row(b, j, r, ring.row(r), br.ring_pitch[static_cast<std::size_t>(j)]);
-        }
-        ring.filled(rows.hi);
-      }
-      for (int y = y0; y < y1 && h0 < h1; ++y) {
-        stage_row(b, br.depth - 1, y,
-                  mid_buffer + static_cast<std::ptrdiff_t>((y - y0) * mid.width) * f.project_pitch +
-                      br.concat_offset,
-                  f.project_pitch);
-      }
-    }
-    for (int g = 0; g < groups; ++g) {
-      gemm_args a;
-      a.a = mid_buffer + g * in_per_group;
-      a.a_stride = f.project_pitch;
-      a.rows = (y1 - y0) * mid.width;
-      a.packed = weights + pp.offset + static_cast<std::size_t>(g) * pp.group_floats;
-      a.layout = pp.gemm;
-      a.c = &out(n, y0, 0, g * out_per_group);
-      a.c_stride = out.channel_stride;
-      a.n_store = out_per_group;
-      if (residual.data != nullptr) {
-        a.residual = &residual(n, y0, 0, g * out_per_group);
-        a.residual_stride = residual.channel_stride;
-      }
-      a.act = proj.spec.act;
-      if (share != nullptr) {
-        a.a += h0;
-        a.k_begin = h0;
-        a.k_count = h1 - h0;
-        a.act = activation::none;
-        if (share->partial != nullptr) {
-          a.c = share->partial + static_cast<std::ptrdiff_t>(y0 * out.width) * f.partial_pitch;
-          a.c_stride = f.partial_pitch;
-          a.residual = nullptr;
-          a.bias = false;
-        }
-      }
-      gemm<Arch>(a);
-    }
-  }
-}
-
-/// Completes a block split by hidden channels: adds the `count` partial sums (pixels `pitch`
-/// floats apart, one image) to output rows [y_begin, y_end) of image n and applies `act`.
-template <class Arch>
-void add_partials(tensor_view<float> out, int n, const float* const* partials, int count, int pitch,
-                  activation act, int y_begin, int y_end) {
-  using V = vector<Arch>;
-  constexpr int W = V::width;
-  for (int y = y_begin; y < y_end; ++y) {
-    for (int x = 0; x < out.width; ++x) {
-      float* o = &out(n, y, x, 0);
-      const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(y * out.width + x) * pitch;
-      for (int c = 0; c < out.channels; c += W) {
-        const int lanes = std::min(W, out.channels - c);
-        auto sum = V::load_first(o + c, lanes);
-        for (int t = 0; t < count; ++t) sum += V::load_first(partials[t] + at + c, lanes);
-        V::store_first(o + c, V::activate(sum, act), lanes);
-      }
-    }
-  }
-}
 
 }  // namespace lmnet::simd

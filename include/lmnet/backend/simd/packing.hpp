@@ -3,14 +3,43 @@
 // lmnet's canonical folded layout (io/bind.hpp) into it.
 #pragma once
 
-#include <lmnet/backend/simd/depthwise.hpp>
-#include <lmnet/backend/simd/gemm.hpp>
+#include <lmnet/backend/simd/gemm/layout.hpp>
 #include <lmnet/layers/layer.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 
 namespace lmnet::simd {
+
+/// Weights of a depthwise layer with C channels and a KxK kernel: K*K rows of C floats padded to
+/// whole registers (tap-major: row ky*K+kx holds every channel's weight for that tap), then the
+/// padded bias.
+struct depthwise_layout {
+  int channels = 0;
+  int kernel = 3;
+  int width = 1;
+
+  constexpr int padded_channels() const { return (channels + width - 1) / width * width; }
+  constexpr std::size_t floats() const {
+    return static_cast<std::size_t>(kernel * kernel + 1) *
+           static_cast<std::size_t>(padded_channels());
+  }
+};
+
+/// Packs canonical depthwise weights (C, K, K) and a bias into `layout`'s order.
+inline void pack_depthwise(const depthwise_layout& layout, const float* weights, const float* bias,
+                           std::span<float> out) {
+  const int padded = layout.padded_channels();
+  const int taps = layout.kernel * layout.kernel;
+  std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(layout.floats()), 0.0f);
+  for (int c = 0; c < layout.channels; ++c) {
+    for (int t = 0; t < taps; ++t) {
+      out[static_cast<std::size_t>(t * padded + c)] = weights[c * taps + t];
+    }
+    out[static_cast<std::size_t>(taps * padded + c)] = bias[c];
+  }
+}
 
 /// Where a layer's packed weights are and how they are laid out.
 struct packing {

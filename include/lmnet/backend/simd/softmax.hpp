@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 
 #include <cmath>
@@ -29,3 +32,14 @@ inline void softmax(tensor_view<const float> in, tensor_view<float> out, int q0,
 }
 
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::softmax> {
+  static void run(const simd::kernel_args& a) {
+    simd::softmax(a.inputs[0], a.output, a.first, a.last);
+  }
+};
+
+}  // namespace lmnet

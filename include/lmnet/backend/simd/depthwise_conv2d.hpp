@@ -4,7 +4,10 @@
 // left and right padding is handled by narrowing the taps at the border pixels: no padded copy.
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
 #include <lmnet/backend/simd/vector.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/config.hpp>
 #include <lmnet/core/activation.hpp>
 #include <lmnet/core/tensor_view.hpp>
@@ -19,21 +22,6 @@ namespace lmnet::simd {
 
 /// Depthwise kernels of up to this many rows run on this backend.
 inline constexpr int max_depthwise_kernel = 64;
-
-/// Weights of a depthwise layer with C channels and a KxK kernel: K*K rows of C floats padded to
-/// whole registers (tap-major: row ky*K+kx holds every channel's weight for that tap), then the
-/// padded bias.
-struct depthwise_layout {
-  int channels = 0;
-  int kernel = 3;
-  int width = 1;
-
-  constexpr int padded_channels() const { return (channels + width - 1) / width * width; }
-  constexpr std::size_t floats() const {
-    return static_cast<std::size_t>(kernel * kernel + 1) *
-           static_cast<std::size_t>(padded_channels());
-  }
-};
 
 /// One output row. rows[ky] points at pixel 0 (first channel) of the input row under tap row ky,
 /// or is null where that row is padding.
@@ -265,18 +253,15 @@ void depthwise(const layer_spec& s, tensor_view<const float> in, tensor_view<flo
   }
 }
 
-/// Packs canonical depthwise weights (C, K, K) and a bias into `layout`'s order.
-inline void pack_depthwise(const depthwise_layout& layout, const float* weights, const float* bias,
-                           std::span<float> out) {
-  const int padded = layout.padded_channels();
-  const int taps = layout.kernel * layout.kernel;
-  std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(layout.floats()), 0.0f);
-  for (int c = 0; c < layout.channels; ++c) {
-    for (int t = 0; t < taps; ++t) {
-      out[static_cast<std::size_t>(t * padded + c)] = weights[c * taps + t];
-    }
-    out[static_cast<std::size_t>(taps * padded + c)] = bias[c];
-  }
-}
-
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::depthwise_conv2d> {
+  static void run(const simd::kernel_args& a) {
+    simd::depthwise<Arch>(a.n.spec, a.inputs[0], a.output, a.residual, a.packed, a.first, a.last);
+  }
+};
+
+}  // namespace lmnet

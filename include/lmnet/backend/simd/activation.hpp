@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Elementwise layers that fusion left standing (plans compiled with `.fuse = false`): add and
-// activation, over the pixel rows [q0, q1) of the batch (row q is image q / height, row q %
-// height).
+// An activation that fusion left standing (plans compiled with `.fuse = false`).
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
 #include <lmnet/backend/simd/vector.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/activation.hpp>
 #include <lmnet/core/tensor_view.hpp>
 
@@ -28,17 +29,6 @@ void for_each_register(tensor_view<float> out, int q0, int q1, F f) {
 
 }  // namespace detail
 
-/// out = act(a + b).
-template <class Arch>
-void add(tensor_view<const float> a, tensor_view<const float> b, tensor_view<float> out,
-         activation act, int q0, int q1) {
-  using V = vector<Arch>;
-  detail::for_each_register<Arch>(out, q0, q1, [&](int n, int y, int x, int c, int lanes) {
-    const auto sum = V::load_first(&a(n, y, x, c), lanes) + V::load_first(&b(n, y, x, c), lanes);
-    V::store_first(&out(n, y, x, c), V::activate(sum, act), lanes);
-  });
-}
-
 /// out = act(in).
 template <class Arch>
 void apply_activation(tensor_view<const float> in, tensor_view<float> out, activation act, int q0,
@@ -51,3 +41,14 @@ void apply_activation(tensor_view<const float> in, tensor_view<float> out, activ
 }
 
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::activation> {
+  static void run(const simd::kernel_args& a) {
+    simd::apply_activation<Arch>(a.inputs[0], a.output, a.n.spec.act, a.first, a.last);
+  }
+};
+
+}  // namespace lmnet

@@ -1,34 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-// Concatenation and channel shuffle where the plan could not make them views: copies of whole
-// pixel rows of channels.
+// The channel shuffle, and the strided copy that replaces it when its input is a concat (the
+// schedule then folds the shuffle into the concat's producers, see shuffle_folding.hpp).
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
 #include <lmnet/backend/simd/vector.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 
 #include <algorithm>
-#include <cstring>
-#include <span>
 
 namespace lmnet::simd {
-
-/// Rows [q0, q1): copies each input that is not already in its place in the output.
-inline void concat(std::span<const tensor_view<const float>> inputs, tensor_view<float> out, int q0,
-                   int q1) {
-  int begin = 0;
-  for (const tensor_view<const float>& in : inputs) {
-    if (in.data != out.data + begin) {
-      for (int q = q0; q < q1; ++q) {
-        const int n = q / out.height, y = q % out.height;
-        for (int x = 0; x < out.width; ++x) {
-          std::memcpy(&out(n, y, x, begin), &in(n, y, x, 0),
-                      static_cast<std::size_t>(in.channels) * sizeof(float));
-        }
-      }
-    }
-    begin += in.channels;
-  }
-}
 
 /// Rows [q0, q1): out channel j = in channel (j % groups) * (C / groups) + j / groups, gathered
 /// group by group so each group's channels are read contiguously.
@@ -66,3 +49,14 @@ void strided_copy(tensor_view<const float> in, tensor_view<float> out, int step,
 }
 
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::channel_shuffle> {
+  static void run(const simd::kernel_args& a) {
+    simd::channel_shuffle(a.inputs[0], a.output, a.n.spec.groups, a.first, a.last);
+  }
+};
+
+}  // namespace lmnet

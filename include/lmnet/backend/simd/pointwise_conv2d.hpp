@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
+// A 1x1 convolution, grouped or not: a product over the pixels, read in place.
 #pragma once
 
+#include <lmnet/backend/kernel.hpp>
 #include <lmnet/backend/simd/gemm.hpp>
+#include <lmnet/backend/simd/kernel_args.hpp>
 #include <lmnet/backend/simd/packing.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
 #include <lmnet/layers/layer.hpp>
 
@@ -42,3 +46,15 @@ void pointwise(const layer_spec& s, tensor_view<const float> in, tensor_view<flo
 }
 
 }  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::simd<Arch>, op::pointwise_conv2d> {
+  static void run(const simd::kernel_args& a) {
+    simd::pointwise<Arch>(a.n.spec, a.inputs[0], a.output, a.residual, a.packed, a.pack, a.first,
+                          a.last, a.channel_step);
+  }
+};
+
+}  // namespace lmnet
