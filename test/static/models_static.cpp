@@ -35,6 +35,14 @@ static_assert(plan_of<l_mobilenet>.params() * 15 <= plan_of<shufflenet_v2_cifar>
 static_assert(plan_of<l_mobilenet>.input_shape() == shape{32, 32, 3});
 static_assert(plan_of<l_mobilenet>.output_shape() == shape{1, 1, 10});
 
+// The README's preset table, cell by cell, for the configurations it names.
+static_assert(plan_of<mobilenet_v2_cifar>.params() == 2'236'682);
+static_assert(plan_of<mobilenet_v2_cifar>.weight_layers() == 53);
+static_assert(plan_of<shufflenet_v2_cifar>.params() == 1'263'854);
+static_assert(plan_of<shufflenet_v2_cifar>.weight_layers() == 57);
+static_assert(plan_of<l_mobilenet>.params() == 257'978);
+static_assert(plan_of<l_mobilenet>.macs() == 8'862'208);
+
 // Shapes through the network.
 static_assert(plan_of<mobilenet_v2_1000>.output_shape() == shape{1, 1, 1000});
 static_assert(plan_of<mobilenet_v2_cifar>.nodes[0].spec.output == shape{32, 32, 32});

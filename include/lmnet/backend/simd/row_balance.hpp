@@ -28,8 +28,9 @@ constexpr share split(int total, int part, int parts) {
 /// over the time from the step's start to the part's end, averaged over the last few inferences.
 ///
 /// Shares only move work between parts: every row is still computed once, by the same kernel,
-/// so results do not depend on them. Memory is reserved at construction; record() may be called
-/// concurrently for different parts, update() once the step's parts have all returned.
+/// so shares of rows do not change results (shares of a block's hidden channels change where its
+/// partial sums are cut, hence their last bits). Memory is reserved at construction; record() may
+/// be called concurrently for different parts, update() once the step's parts have all returned.
 class row_balance {
  public:
   row_balance(int steps, int parts)
