@@ -80,6 +80,29 @@ inline constexpr auto fused_stems =
             global_avg_pool{},
             dense{.out = 3}};
 
+// An MNASNet-like network composed by hand from layers (no block type): 5x5 and 3x3 depthwise
+// layers, expansions 3 and 6, a residual where the stride is 1 and the widths match, and the same
+// bottleneck written with `inverted_residual{.kernel = 5}`. Every bottleneck is found by its
+// structure and fused.
+template <int Expansion, int Kernel, int Stride>
+constexpr auto mnas_bottleneck(int in, int out) {
+  return sequential(pointwise_conv2d{.out = in * Expansion}, batch_norm{}, relu,
+                    depthwise_conv2d{.kernel = Kernel, .stride = Stride}, batch_norm{}, relu,
+                    pointwise_conv2d{.out = out}, batch_norm{});
+}
+inline constexpr auto mnas_by_hand =
+    network{input{20, 18, 3},
+            conv2d{.out = 8, .stride = 2},
+            batch_norm{},
+            relu,
+            mnas_bottleneck<3, 3, 1>(8, 12),
+            residual(mnas_bottleneck<3, 5, 1>(12, 12)),
+            mnas_bottleneck<6, 5, 2>(12, 20),
+            residual(mnas_bottleneck<6, 5, 1>(20, 20)),
+            inverted_residual{.out = 20, .expansion = 6, .kernel = 5},
+            global_avg_pool{},
+            dense{.out = 5}};
+
 template <class Schedule>
 constexpr int count_steps(const Schedule& s, simd::step_kind kind) {
   int count = 0;
@@ -140,6 +163,17 @@ TEST_CASE("simd model: standard convolutions fused into the blocks that read the
   check_against_reference<fused_stems>(3, 23);
   thread_pool two(2);
   check_against_reference<fused_stems>(1, 24, two);
+}
+
+TEST_CASE("simd model: bottlenecks composed by hand are fused like the block types") {
+  constexpr auto& s = model<mnas_by_hand, backend::simd<>>::engine_type::schedule;
+  static_assert(s.block_count == 5);
+  static_assert(count_layer_steps<mnas_by_hand>(op::pointwise_conv2d) == 0);
+  static_assert(count_layer_steps<mnas_by_hand>(op::depthwise_conv2d) == 0);
+  check_against_reference<mnas_by_hand>(1, 31);
+  check_against_reference<mnas_by_hand>(2, 32);
+  thread_pool two(2);
+  check_against_reference<mnas_by_hand>(1, 33, two);
 }
 
 TEST_CASE("simd model: CIFAR-size mobilenet_v2 (width 1 and 0.5)") {

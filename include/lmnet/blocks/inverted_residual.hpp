@@ -11,7 +11,7 @@ namespace lmnet {
 /// MobileNetV2's inverted residual, as torchvision builds it (module `conv`):
 ///
 ///     x (C) -> [1x1 C->tC, BN, ReLU6]  (absent when t == 1)
-///           -> [3x3 depthwise, stride s, BN, ReLU6]
+///           -> [k x k depthwise, stride s, BN, ReLU6]  (k = 3 in MobileNetV2; 5 in MNASNet)
 ///           -> [1x1 tC->C', BN]  (linear bottleneck)
 ///           -> + x when s == 1 and C == C'
 struct inverted_residual {
@@ -19,6 +19,7 @@ struct inverted_residual {
   int out = 0;
   int stride = 1;
   int expansion = 6;
+  int kernel = 3;  // of the depthwise layer
 
   constexpr auto structure(shape in) const {
     const int hidden = in.channels * expansion;
@@ -26,7 +27,7 @@ struct inverted_residual {
         stride == 1 && in.channels == out,
         named("conv",
               sequential(when(expansion != 1, conv_bn(pointwise_conv2d{.out = hidden}, relu6)),
-                         conv_bn(depthwise_conv2d{.stride = stride}, relu6),
+                         conv_bn(depthwise_conv2d{.kernel = kernel, .stride = stride}, relu6),
                          pointwise_conv2d{.out = out}, batch_norm{})));
   }
 };

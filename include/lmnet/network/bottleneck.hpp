@@ -174,4 +174,40 @@ constexpr bottleneck match_bottleneck(const Plan& p, const block_record& b) {
   return match_bottleneck(p, b.first, b.last);
 }
 
+/// The largest bottleneck that ends at node `last` and starts at node `first_allowed` or later,
+/// whoever described it (a block type, or layers composed by hand); invalid when there is none.
+template <class Plan>
+constexpr bottleneck find_bottleneck(const Plan& p, int last, int first_allowed = 0) {
+  auto node_at = [&](int i) -> const node& { return p.nodes[static_cast<std::size_t>(i)]; };
+  auto producer = [&](int v) { return v < 0 ? -1 : p.value_at(v).producer; };
+  const node& proj = node_at(last);
+  if (proj.kind() != op::pointwise_conv2d || proj.elided) return {};
+  // Where it could start: walking back from the projection through a concat, chains of depthwise
+  // layers and slices, to the earliest of them, and to the expansion before them.
+  int earliest = last, expand = -1;
+  auto walk = [&](int v) {
+    int n = producer(v);
+    for (int depth = 0; n >= 0 && depth <= max_branch_depth; ++depth) {
+      const op kind = node_at(n).kind();
+      if (kind != op::depthwise_conv2d && kind != op::channel_slice) break;
+      earliest = n < earliest ? n : earliest;
+      n = producer(node_at(n).input());
+    }
+    if (n >= 0 && node_at(n).kind() == op::pointwise_conv2d) expand = n;
+  };
+  const int c = producer(proj.input());
+  if (c >= 0 && node_at(c).kind() == op::concat) {
+    for (int k = 0; k < node_at(c).input_count; ++k)
+      walk(node_at(c).inputs[static_cast<std::size_t>(k)]);
+  } else {
+    walk(proj.input());
+  }
+  for (const int first : {expand, earliest}) {
+    if (first < first_allowed || first >= last) continue;
+    const bottleneck b = match_bottleneck(p, first, last);
+    if (b.valid()) return b;
+  }
+  return {};
+}
+
 }  // namespace lmnet

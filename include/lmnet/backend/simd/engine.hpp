@@ -51,7 +51,9 @@ class engine<backend::simd<Arch>, Plan> {
   using vector = simd::vector<Arch>;
 
  public:
-  static constexpr auto schedule = simd::make_schedule<vector::width, vector::registers>(Plan);
+  static constexpr auto schedule =
+      simd::make_schedule<vector::width, vector::registers,
+                          simd::fused_block_count(Plan, vector::width)>(Plan);
   static_assert(simd::detail::largest_depthwise_kernel(Plan) <= simd::max_depthwise_kernel,
                 "lmnet: the simd backend runs depthwise kernels of up to 64 rows");
 
@@ -255,7 +257,7 @@ class engine<backend::simd<Arch>, Plan> {
       const int y1 = std::min(out.height, y + (q1 - q));
       simd::run_fused_block<Arch>(f, Plan.nodes.data(), schedule.packs.data(),
                                   ctx.self->weights_.data(), x, out, residual, image, y, y1,
-                                  ctx.scratch(thread));
+                                  ctx.scratch(thread), nullptr, st.channel_step);
       q += y1 - y;
     }
   }

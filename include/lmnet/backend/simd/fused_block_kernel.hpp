@@ -55,12 +55,13 @@ struct hidden_share {
 
 /// Output rows [y_begin, y_end) of image n of block `f`, or with a `share`, that share of every
 /// output row. `nodes` and `packs` are the plan's nodes and their packing, `weights` the packed
-/// weights, `scratch` the thread's scratch.
+/// weights, `scratch` the thread's scratch. With a `channel_step` (an ungrouped projection),
+/// output channel j goes to channel j * channel_step of `out` (step::write).
 template <class Arch>
 void run_fused_block(const fused_block& f, const node* nodes, const packing* packs,
                      const float* weights, tensor_view<const float> x, tensor_view<float> out,
                      tensor_view<const float> residual, int n, int y_begin, int y_end,
-                     float* scratch, const hidden_share* share = nullptr) {
+                     float* scratch, const hidden_share* share = nullptr, int channel_step = 1) {
   const node& proj = nodes[f.project];
   const shape mid = proj.spec.input;
   const bool expands = f.expand >= 0;
@@ -209,6 +210,7 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
       a.layout = pp.gemm;
       a.c = &out(n, y0, 0, g * out_per_group);
       a.c_stride = out.channel_stride;
+      a.c_step = channel_step;
       a.n_store = out_per_group;
       if (residual.data != nullptr) {
         a.residual = &residual(n, y0, 0, g * out_per_group);

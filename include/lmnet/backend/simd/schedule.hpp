@@ -22,11 +22,12 @@
 
 namespace lmnet::simd {
 
-template <std::size_t N, std::size_t V, std::size_t B>
+/// The schedule of a plan of N nodes and V values, with F fused blocks.
+template <std::size_t N, std::size_t V, std::size_t F>
 struct schedule {
   std::array<step, 2 * N> steps{};
   int step_count = 0;
-  std::array<fused_block, B> blocks{};
+  std::array<fused_block, F> blocks{};
   int block_count = 0;
   std::array<packing, N> packs{};
   std::size_t weight_floats = 0;
@@ -54,8 +55,8 @@ constexpr std::size_t layer_scratch_floats(const layer_spec& s) {
 
 // The arena of the tensors the steps read and write (the others live inside fused blocks): each
 // owner alive from the first step that writes it to the last that reads it.
-template <std::size_t N, std::size_t V, std::size_t B>
-constexpr void place_arena(const plan<N, V, B>& p, schedule<N, V, B>& s) {
+template <std::size_t N, std::size_t V, std::size_t B, std::size_t F>
+constexpr void place_arena(const plan<N, V, B>& p, schedule<N, V, F>& s) {
   constexpr int forever = std::numeric_limits<int>::max();
   std::vector<int> first(V, forever), last(V, -1);
   auto touch = [&](int v, int at, bool writes) {
@@ -71,7 +72,7 @@ constexpr void place_arena(const plan<N, V, B>& p, schedule<N, V, B>& s) {
     if (st.kind == step_kind::fused_block) {
       const fused_block& f = s.blocks[static_cast<std::size_t>(st.block)];
       touch(f.input, k, false);
-      touch(f.output, k, true);
+      touch(st.write >= 0 ? st.write : f.output, k, true);
     } else if (st.kind == step_kind::strided_copy) {
       touch(st.source, k, false);
       touch(st.write, k, true);
@@ -101,11 +102,20 @@ constexpr void place_arena(const plan<N, V, B>& p, schedule<N, V, B>& s) {
 
 }  // namespace detail
 
-/// The schedule of `p` for registers of `width` floats and a file of `registers` of them.
-template <int Width, int Registers, std::size_t N, std::size_t V, std::size_t B>
-constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
+/// How many fused blocks the schedule of `p` has for registers of `width` floats.
+template <class Plan>
+constexpr std::size_t fused_block_count(const Plan& p, int width) {
+  std::size_t count = 0;
+  detail::for_each_fused_block(p, width, [&](const fused_block&) { ++count; });
+  return count;
+}
+
+/// The schedule of `p` for registers of `Width` floats and a file of `Registers` of them, with
+/// its `F = fused_block_count(p, Width)` fused blocks.
+template <int Width, int Registers, std::size_t F, std::size_t N, std::size_t V, std::size_t B>
+constexpr schedule<N, V, F> make_schedule(const plan<N, V, B>& p) {
   using detail::node_at;
-  schedule<N, V, B> s;
+  schedule<N, V, F> s;
   s.width = Width;
 
   // Packed weights.
@@ -117,22 +127,16 @@ constexpr schedule<N, V, B> make_schedule(const plan<N, V, B>& p) {
   }
   s.weight_floats = cursor;
 
-  // Steps: fused blocks where they match, single layers elsewhere.
+  // Steps: bottlenecks fused wherever their structure is, single layers elsewhere.
   std::vector<int> block_of(N, -1);
-  for (std::size_t b = 0; b < B; ++b) {
-    fused_block f;
-    const block_record& r = p.blocks[b];
-    bool free = r.last >= r.first;
-    for (int i = r.first; free && i <= r.last; ++i)
-      free = block_of[static_cast<std::size_t>(i)] < 0;
-    if (!free || !detail::plan_fused_block(p, r, Width, f)) continue;
-    if (f.expand_is_conv && block_of[static_cast<std::size_t>(f.expand)] >= 0) continue;
+  detail::for_each_fused_block(p, Width, [&](fused_block& f) {
     detail::allow_channel_split(p, s.packs, f, Width);
     s.blocks[static_cast<std::size_t>(s.block_count)] = f;
-    for (int i = r.first; i <= r.last; ++i) block_of[static_cast<std::size_t>(i)] = s.block_count;
+    for (int i = f.first; i <= f.project; ++i)
+      block_of[static_cast<std::size_t>(i)] = s.block_count;
     if (f.expand_is_conv) block_of[static_cast<std::size_t>(f.expand)] = s.block_count;
     ++s.block_count;
-  }
+  });
   std::vector<step> steps;
   for (int i = 0; i < static_cast<int>(N); ++i) {
     const node& n = node_at(p, i);

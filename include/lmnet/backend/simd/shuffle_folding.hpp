@@ -17,9 +17,9 @@ namespace lmnet::simd::detail {
 // producers: see step::write. Steps that go away are dropped from `steps`.
 template <class Plan>
 constexpr void fold_shuffles(const Plan& p, std::vector<step>& steps) {
-  auto step_of = [&](int node) {
+  auto step_of = [&](int node) {  // the layer or fused block that computes node's output
     for (std::size_t k = 0; k < steps.size(); ++k) {
-      if (steps[k].node == node && steps[k].kind != step_kind::fused_block)
+      if (steps[k].node == node && steps[k].kind != step_kind::strided_copy)
         return static_cast<int>(k);
     }
     return -1;
@@ -48,11 +48,13 @@ constexpr void fold_shuffles(const Plan& p, std::vector<step>& steps) {
       const int v = cat.inputs[static_cast<std::size_t>(i)];
       const lmnet::value& in = p.value_at(v);
       const int producer = in.producer < 0 ? -1 : step_of(in.producer);
-      const bool redirect = producer >= 0 && in.consumers == 1 && in.storage == joined.storage &&
-                            steps[static_cast<std::size_t>(producer)].kind == step_kind::layer &&
-                            steps[static_cast<std::size_t>(producer)].write < 0 &&
-                            node_at(p, in.producer).kind() == op::pointwise_conv2d &&
-                            node_at(p, in.producer).spec.groups == 1;
+      // A pointwise layer, or a fused block's projection, can store with a channel step.
+      const bool redirect =
+          producer >= 0 && in.consumers == 1 && in.storage == joined.storage &&
+          steps[static_cast<std::size_t>(producer)].kind != step_kind::strided_copy &&
+          steps[static_cast<std::size_t>(producer)].write < 0 &&
+          node_at(p, in.producer).kind() == op::pointwise_conv2d &&
+          node_at(p, in.producer).spec.groups == 1;
       if (redirect) {
         step& pr = steps[static_cast<std::size_t>(producer)];
         pr.write = sh.output;
