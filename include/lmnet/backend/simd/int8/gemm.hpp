@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: Apache-2.0
+// The int8 product every int8 pointwise, standard and dense layer runs on: uint8 rows of A (pixels
+// read in place, or patch rows) times int8 weights packed at load time (int8/gemm_layout.hpp),
+// summed in int32 and requantized to uint8 with the residual while the tile is in registers.
+#pragma once
+
+#include <lmnet/backend/simd/int8/gemm_layout.hpp>
+#include <lmnet/backend/simd/int8/gemm_tile.hpp>
+#include <lmnet/quantization/params.hpp>
+
+// The tiles of instruction sets that have their own.
+#if defined(__AVX512BW__)
+#include <lmnet/backend/simd/int8/gemm_tile_avx512.hpp>
+#endif
+
+#include <xsimd/xsimd.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace lmnet::simd {
+
+/// One int8 product: `rows` rows of A (row r at a + r * a_stride, layout.k bytes; up to 3 bytes
+/// past a row are read and multiplied by zero weights, so buffers keep that much slack), weights
+/// packed as `layout`, output row r at c + r * c_stride.
+struct int8_gemm_args {
+  const std::uint8_t* a = nullptr;
+  std::ptrdiff_t a_stride = 0;
+  int rows = 0;
+  const std::byte* packed = nullptr;
+  int8_gemm_layout layout{};
+  std::uint8_t* c = nullptr;
+  std::ptrdiff_t c_stride = 0;
+  int c_step = 1;  // output channel j of a row goes to c[j * c_step] (a shuffled store)
+  const std::uint8_t* residual = nullptr;  // a second term added before the clamp, or nullptr
+  std::ptrdiff_t residual_stride = 0;
+  std::int32_t residual_zero = 0;
+  float residual_multiplier = 0.0f;
+  std::int32_t out_zero = 0;
+  quant_clamp clamp{};
+  int first_block = 0;  // blocks of 16 output channels [first_block, last_block) are computed,
+  int last_block = -1;  // so threads can share out the channels (-1: to the end)
+};
+
+namespace detail {
+
+// Rows of a tile of `blocks` blocks of 16 outputs: what 32 registers hold beside the weights.
+constexpr int int8_tile_rows(int blocks) {
+  constexpr std::array<int, 5> rows{0, 12, 12, 8, 6};
+  return rows[static_cast<std::size_t>(blocks)];
+}
+inline constexpr int int8_max_blocks = 4;
+
+template <class Arch>
+struct int8_kernels {
+  using function = void (*)(const int8_tile_args&);
+  static constexpr bool avx512 =
+#if defined(__AVX512BW__)
+      std::is_base_of_v<xsimd::avx512f, Arch>;
+#else
+      false;
+#endif
+  template <int Rows, int Blocks>
+  static constexpr function tile() {
+#if defined(__AVX512BW__)
+    if constexpr (avx512) return &int8_tile_avx512<Rows, Blocks>;
+#endif
+    return &int8_tile_portable<Rows, Blocks>;
+  }
+  template <int Blocks, int... R>
+  static constexpr std::array<function, 12> row_table(std::integer_sequence<int, R...>) {
+    std::array<function, 12> t{};
+    ((t[static_cast<std::size_t>(R)] =
+          R < int8_tile_rows(Blocks) ? tile<R + 1, Blocks>() : nullptr),
+     ...);
+    return t;
+  }
+  /// table[blocks - 1][rows - 1]
+  static constexpr std::array<std::array<function, 12>, int8_max_blocks> table{
+      row_table<1>(std::make_integer_sequence<int, 12>{}),
+      row_table<2>(std::make_integer_sequence<int, 12>{}),
+      row_table<3>(std::make_integer_sequence<int, 12>{}),
+      row_table<4>(std::make_integer_sequence<int, 12>{})};
+};
+
+}  // namespace detail
+
+/// Runs the product, block group by block group, tile by tile.
+template <class Arch>
+void int8_gemm(const int8_gemm_args& g) {
+  using kernels = detail::int8_kernels<Arch>;
+  const int8_gemm_layout& l = g.layout;
+  const int blocks = l.blocks();
+  const int end = g.last_block < 0 ? blocks : std::min(blocks, g.last_block);
+  const std::ptrdiff_t block_stride = static_cast<std::ptrdiff_t>(l.steps()) * 64;
+  const auto* weights = reinterpret_cast<const std::int8_t*>(g.packed);
+  const auto* bias = reinterpret_cast<const std::int32_t*>(g.packed + l.bias_offset());
+  const auto* multiplier = reinterpret_cast<const float*>(g.packed + l.multiplier_offset());
+  // Rows in chunks whose A rows stay in L2 while every block group passes over them.
+  const int chunk = std::max(12, 262144 / std::max(l.k, 1) / 12 * 12);
+  for (int r0 = 0; r0 < g.rows; r0 += chunk) {
+    const int r1 = std::min(g.rows, r0 + chunk);
+    for (int first = g.first_block; first < end; first += detail::int8_max_blocks) {
+      const int here = std::min(detail::int8_max_blocks, end - first);
+      const bool last = first + here == blocks;
+      detail::int8_tile_args t{.a = nullptr,
+                               .a_stride = g.a_stride,
+                               .b = weights + first * block_stride,
+                               .block_stride = block_stride,
+                               .bias = bias + first * 16,
+                               .multiplier = multiplier + first * 16,
+                               .steps = l.steps(),
+                               .c = nullptr,
+                               .c_stride = g.c_stride,
+                               .c_step = g.c_step,
+                               .last_lanes = last ? l.n - (first + here - 1) * 16 : 16,
+                               .residual = nullptr,
+                               .residual_stride = g.residual_stride,
+                               .residual_zero = g.residual_zero,
+                               .residual_multiplier = g.residual_multiplier,
+                               .out_zero = g.out_zero,
+                               .clamp = g.clamp};
+      const auto& tiles = kernels::table[static_cast<std::size_t>(here - 1)];
+      const int tile_rows = detail::int8_tile_rows(here);
+      for (int r = r0; r < r1; r += tile_rows) {
+        const int m = std::min(tile_rows, r1 - r);
+        t.a = g.a + r * g.a_stride;
+        t.c = g.c + r * g.c_stride + first * 16 * g.c_step;
+        t.residual =
+            g.residual == nullptr ? nullptr : g.residual + r * g.residual_stride + first * 16;
+        tiles[static_cast<std::size_t>(m - 1)](t);
+      }
+    }
+  }
+}
+
+}  // namespace lmnet::simd
