@@ -4,6 +4,7 @@
 // the same values), and one test per malformed-file case, each checking the error message.
 #include "test_utils.hpp"
 
+#include <lmnet/io/inspect.hpp>
 #include <lmnet/io/safetensors.hpp>
 #include <lmnet/lmnet.hpp>
 
@@ -255,6 +256,38 @@ TEST_CASE("safetensors: a batch-norm variance needs variance + eps > 0, named wi
                        Contains("has variance -1e-05 at index 1"), error);
   CHECK_NOTHROW(m.load(open(with_variance(-0.5e-5f))));  // negative, but variance + eps > 0
   CHECK_NOTHROW(m.load(open(with_variance(0.0f))));
+}
+
+TEST_CASE("compare_tensors: a network's tensors beside a file's, one row per name") {
+  bytes data = f32_data({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});  // 40 bytes, then an I64 counter
+  for (int i = 0; i < 8; ++i) data.push_back(std::byte{0});
+  const safetensors file = open(
+      make_file(R"({"a.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                R"("a.bias":{"dtype":"I32","shape":[2],"data_offsets":[8,16]},)"
+                R"("b.weights":{"dtype":"F32","shape":[1,2],"data_offsets":[16,24]},)"
+                R"("c.weight":{"dtype":"F32","shape":[4],"data_offsets":[24,40]},)"
+                R"("x.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[40,48]}})",
+                data));
+  const std::vector<tensor_spec> expected = {
+      {"a.weight", {2}}, {"a.bias", {2}}, {"b.weight", {1, 2}}, {"c.weight", {3}}};
+  const tensor_comparison c = compare_tensors(expected, file.tensors());
+  CHECK(c.table ==
+        "status      tensor                 network  file\n"
+        "ok          a.weight               [2]      F32 [2]\n"
+        "dtype       a.bias                 [2]      I32 [2]     F32, F16 or BF16 expected\n"
+        "missing     b.weight               [1, 2]   -           nearest: b.weights\n"
+        "shape       c.weight               [3]      F32 [4]\n"
+        "unexpected  b.weights              -        F32 [1, 2]\n"
+        "unread      x.num_batches_tracked  -        I64 []\n"
+        "4 expected: 1 ok, 1 missing, 1 of another shape, 1 of another dtype; 1 unexpected\n");
+  CHECK(c.problems == 4);
+  CHECK(list_tensors(file) ==
+        "a.bias                 I32  [2]\n"
+        "a.weight               F32  [2]\n"
+        "b.weights              F32  [1, 2]\n"
+        "c.weight               F32  [4]\n"
+        "x.num_batches_tracked  I64  []\n"
+        "5 tensors, 11 values\n");
 }
 
 TEST_CASE("safetensors: reading checks names, shapes, dtypes and values") {
