@@ -6,6 +6,7 @@
 #include <lmnet/layers/batch_norm.hpp>
 #include <lmnet/network/node.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -52,11 +53,24 @@ inline std::string shortest(float v) {
 }
 
 // PyTorch's shape of a weight layer's weight: (O, H*W*C) for dense, (O, I/groups, KH, KW) else.
-inline std::vector<std::int64_t> weight_shape(const node& n) {
-  const layer_spec& s = n.spec;
-  if (n.kind() == op::dense) return {s.output.channels, static_cast<std::int64_t>(s.input.size())};
-  return {s.output.channels, s.input.channels / s.groups, s.kernel.height, s.kernel.width};
-}
+// Held inline: binding allocates only its buffers.
+class weight_shape {
+ public:
+  explicit weight_shape(const node& n) {
+    const layer_spec& s = n.spec;
+    if (n.kind() == op::dense) {
+      dims_ = {s.output.channels, static_cast<std::int64_t>(s.input.size())};
+      rank_ = 2;
+    } else {
+      dims_ = {s.output.channels, s.input.channels / s.groups, s.kernel.height, s.kernel.width};
+    }
+  }
+  std::span<const std::int64_t> dims() const { return {dims_.data(), rank_}; }
+
+ private:
+  std::array<std::int64_t, 4> dims_{};
+  std::size_t rank_ = 4;
+};
 
 }  // namespace detail
 
@@ -69,7 +83,8 @@ std::vector<tensor_spec> expected_tensors(const Plan& plan) {
   for (const node& n : plan.nodes) {
     if (!has_weights(n.kind())) continue;
     const std::vector<std::int64_t> channels{n.spec.output.channels};
-    out.push_back({n.name.str("weight"), detail::weight_shape(n)});
+    const detail::weight_shape weight(n);
+    out.push_back({n.name.str("weight"), {weight.dims().begin(), weight.dims().end()}});
     if (n.has_bias) out.push_back({n.name.str("bias"), channels});
     if (n.has_norm) {
       for (const char* tensor : {"weight", "bias", "running_mean", "running_var"}) {
@@ -102,7 +117,7 @@ void bind_weights(const Plan& plan, S& source, std::span<float> folded) {
     if (n.kind() == op::dense) {
       // PyTorch flattens (c, h, w); lmnet's tensors are (h, w, c).
       const shape in = s.input;
-      detail::read_checked(source, n.name.str("weight"), detail::weight_shape(n), raw);
+      detail::read_checked(source, n.name.str("weight"), detail::weight_shape(n).dims(), raw);
       for (int o = 0; o < out; ++o) {
         for (int c = 0; c < in.channels; ++c) {
           for (int y = 0; y < in.height; ++y) {
@@ -118,7 +133,7 @@ void bind_weights(const Plan& plan, S& source, std::span<float> folded) {
     } else {
       // PyTorch (O, I/g, KH, KW) to lmnet (O, KH, KW, I/g).
       const int ig = s.input.channels / s.groups, kh = s.kernel.height, kw = s.kernel.width;
-      detail::read_checked(source, n.name.str("weight"), detail::weight_shape(n), raw);
+      detail::read_checked(source, n.name.str("weight"), detail::weight_shape(n).dims(), raw);
       for (int o = 0; o < out; ++o) {
         for (int i = 0; i < ig; ++i) {
           for (int y = 0; y < kh; ++y) {
