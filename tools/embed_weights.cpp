@@ -87,9 +87,6 @@ std::string header(lmnet::safetensors& file, const std::string& source, const st
       throw lmnet::error(source + ": tensor '" + name + "' has dtype " +
                          std::string(lmnet::dtype_name(t.type)) + ", expected F32, F16 or BF16");
     }
-    if (name.find('\0') != std::string::npos) {
-      throw lmnet::error(source + ": a tensor name holds a NUL character");
-    }
     const std::size_t count = t.element_count();
     values += count;
     const std::string id = std::to_string(index++);
