@@ -22,7 +22,8 @@ namespace lmnet {
 ///     std::span<const float> logits = m.infer(image);      // (H, W, C) floats in, no allocation
 ///
 /// Memory (weights, activation arena for `max_batch` images) is allocated by the constructor and
-/// never during inference. Outputs are views of the arena, valid until the next call.
+/// never during inference. Outputs are views of the arena, valid until the next call. `infer`
+/// before a successful `load` is an `lmnet::error`.
 template <const auto& Net, class Backend = backend::reference,
           compile_options Options = compile_options{}>
 class model {
@@ -43,7 +44,7 @@ class model {
   void load(S&& source) {
     aligned_buffer folded(plan.weight_floats);
     bind_weights(plan, source, folded.span());
-    engine_.load(folded.span());
+    load_engine(folded.span());
   }
 
   /// Loads weights already in the canonical folded layout (see io/bind.hpp).
@@ -52,7 +53,7 @@ class model {
       throw error("folded weights hold " + std::to_string(folded.size()) +
                   " floats, the network needs " + std::to_string(plan.weight_floats));
     }
-    engine_.load(folded);
+    load_engine(folded);
   }
 
   /// Runs one image of `input_shape` (NHWC floats) and returns its output.
@@ -60,6 +61,7 @@ class model {
 
   /// Runs `batch` images stored one after another; returns their outputs one after another.
   std::span<const float> infer(std::span<const float> images, int batch) {
+    if (!loaded_) throw error("infer() before load(): call load() (or load_folded()) first");
     if (batch < 1 || batch > engine_.max_batch()) {
       throw error("batch of " + std::to_string(batch) + " images, the model was built for 1 to " +
                   std::to_string(engine_.max_batch()));
@@ -89,7 +91,15 @@ class model {
     return max_batch;
   }
 
+  // A failed engine load may leave weights half packed: the model stays unloaded until it succeeds.
+  void load_engine(std::span<const float> folded) {
+    loaded_ = false;
+    engine_.load(folded);
+    loaded_ = true;
+  }
+
   engine_type engine_;
+  bool loaded_ = false;
 };
 
 }  // namespace lmnet
