@@ -105,18 +105,19 @@ constexpr void fuse_residual_adds(graph& g) {
 constexpr void check_unique_names(graph& g) {
   struct entry {
     message name;
-    const node* owner;
+    op kind;           // the layer's own, or batch_norm for a folded batch norm
+    const path* where;
   };
   std::vector<entry> names;
   for (const node& n : g.nodes) {
     if (n.dead || !has_weights(n.kind())) continue;
-    names.push_back({n.name.rendered(), &n});
-    if (n.has_norm) names.push_back({n.norm_name.rendered(), &n});
+    names.push_back({n.name.rendered(), n.kind(), &n.name});
+    if (n.has_norm) names.push_back({n.norm_name.rendered(), op::batch_norm, &n.norm_name});
   }
   for (std::size_t i = 0; i < names.size(); ++i) {
     for (std::size_t j = i + 1; j < names.size(); ++j) {
       if (names[i].name.view() == names[j].name.view()) {
-        g.fail(names[j].owner->kind(), names[j].owner->name,
+        g.fail(names[j].kind, *names[j].where,
                "another layer has the same module path; give one of them a `named(...)` segment");
         return;
       }
