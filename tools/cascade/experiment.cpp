@@ -493,8 +493,8 @@ constexpr float perceptual_thumbnail_distance = 3.0f;
 constexpr std::size_t memory_capacity = 32768;
 
 // The memory's wrong hits per image aim to stay under 0.001. The tuning keeps a factor of two in
-// hand, with 90% confidence on the validation streams: the models know the validation split's
-// images (drawn like their training images) better than new ones, whose sure answers flip more.
+// hand, with 90% confidence on the validation streams: the validation split is drawn as the
+// training images were, and the models are surer of such images than of new ones.
 constexpr double memory_wrong_hit_limit = 0.0005;
 constexpr std::array<float, 6> tuned_thumbnail_distances = {3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f};
 constexpr std::array<float, 15> tuned_min_probabilities = {0.99f, 0.98f, 0.97f, 0.96f, 0.95f,
