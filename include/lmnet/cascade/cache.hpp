@@ -61,9 +61,9 @@ struct cache_stats {
 ///
 /// All memory is allocated by the constructor. Eviction is CLOCK (second chance), so a lookup only
 /// sets an atomic "recently used" bit: lookups run concurrently under a shared lock, insertions
-/// take it exclusively. Perceptual lookups with a radius scan every entry's 64-bit hash (a few
-/// microseconds for ten thousand entries), confirm the candidates by thumbnail, and answer with
-/// the one whose thumbnail is nearest.
+/// take it exclusively. Perceptual lookups with a radius scan every entry's 64-bit hash once, a
+/// vectorised block at a time, confirm the candidates by thumbnail, and answer with the one whose
+/// thumbnail is nearest.
 template <class Value, CacheKey Key = exact_key>
 class result_cache {
  public:
