@@ -98,12 +98,16 @@ std::vector<tensor_spec> expected_tensors(const Plan& plan) {
 /// Reads every tensor the plan needs from `source` by PyTorch name, checks it, reorders it to the
 /// canonical layout, folds batch norm, and writes it into `folded` (plan.weight_floats floats).
 /// Throws `lmnet::error` naming the tensor on any missing, misshapen, extra or non-finite tensor,
-/// and on a batch-norm variance with variance + eps <= 0.
+/// and on a batch-norm variance with variance + eps <= 0. `also_read`: tensors the caller reads
+/// from the same source itself (an int8 model's quant params), expected beside the weights.
 template <class Plan, WeightSource S>
-void bind_weights(const Plan& plan, S& source, std::span<float> folded) {
+void bind_weights(const Plan& plan, S& source, std::span<float> folded,
+                  std::span<const tensor_spec> also_read = {}) {
   if (folded.size() < plan.weight_floats) throw error("weight buffer too small");
   if constexpr (requires { source.expect(std::span<const tensor_spec>{}); }) {
-    source.expect(expected_tensors(plan));
+    std::vector<tensor_spec> expected = expected_tensors(plan);
+    expected.insert(expected.end(), also_read.begin(), also_read.end());
+    source.expect(expected);
   }
   std::vector<float> raw;
   for (const node& n : plan.nodes) {

@@ -25,6 +25,19 @@ inline void int8_channel_shuffle(const int8_kernel_args& k, int q0, int q1) {
   });
 }
 
+/// Rows [q0, q1): channel c of `in` goes to channel c * step of `out` (a concat input written
+/// straight into its place after a channel shuffle; see simd/shuffle_folding.hpp).
+inline void int8_strided_copy(tensor_view<const std::uint8_t> in, tensor_view<std::uint8_t> out,
+                              int step, int q0, int q1) {
+  for_each_row(in.height, q0, q1, [&](int n, int y) {
+    for (int x = 0; x < in.width; ++x) {
+      const std::uint8_t* i = &in(n, y, x, 0);
+      std::uint8_t* o = &out(n, y, x, 0);
+      for (int c = 0; c < in.channels; ++c) o[c * step] = i[c];
+    }
+  });
+}
+
 }  // namespace lmnet::simd
 
 namespace lmnet {

@@ -23,50 +23,61 @@ constexpr std::size_t int8_conv2d_scratch_bytes(const layer_spec& s) {
          64;
 }
 
-/// Output rows [q0, q1) of the batch.
+/// Output row y of image n: pixel x's output channels at out + x * out_stride (channel j of a
+/// group at j * channel_step), with `residual` (pixel x at residual + x * residual_stride) as a
+/// second term when not null; `patch` is int8_conv2d_scratch_bytes(s) of scratch.
 template <class Arch>
-void int8_conv2d(const int8_kernel_args& k, int q0, int q1) {
-  const layer_spec& s = k.n.spec;
-  const tensor_view<const std::uint8_t> in = k.inputs[0];
-  const tensor_view<std::uint8_t> out = k.output;
+void int8_conv2d_row(const layer_spec& s, const quantized_node& q,
+                     tensor_view<const std::uint8_t> in, int n, int y, std::uint8_t* out,
+                     std::ptrdiff_t out_stride, int channel_step,
+                     tensor_view<const std::uint8_t> residual, const std::byte* packed,
+                     const int8_packing& pack, std::uint8_t* patch) {
   const int ig = s.input.channels / s.groups, og = s.output.channels / s.groups;
   const int window = s.kernel.height * s.kernel.width * ig;
-  const auto zero = static_cast<std::uint8_t>(k.q.input.zero_point);
-  for_each_row(out.height, q0, q1, [&](int n, int y) {
-    for (int g = 0; g < s.groups; ++g) {
-      std::uint8_t* patch = k.scratch;
-      for (int x = 0; x < out.width; ++x) {
-        for (int ky = 0; ky < s.kernel.height; ++ky) {
-          const int iy = y * s.stride.height - s.padding.height + ky;
-          for (int kx = 0; kx < s.kernel.width; ++kx, patch += ig) {
-            const int ix = x * s.stride.width - s.padding.width + kx;
-            if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) {
-              std::memset(patch, zero, static_cast<std::size_t>(ig));
-            } else {
-              std::memcpy(patch, &in(n, iy, ix, g * ig), static_cast<std::size_t>(ig));
-            }
+  const auto zero = static_cast<std::uint8_t>(q.input.zero_point);
+  for (int g = 0; g < s.groups; ++g) {
+    std::uint8_t* p = patch;
+    for (int x = 0; x < s.output.width; ++x) {
+      for (int ky = 0; ky < s.kernel.height; ++ky) {
+        const int iy = y * s.stride.height - s.padding.height + ky;
+        for (int kx = 0; kx < s.kernel.width; ++kx, p += ig) {
+          const int ix = x * s.stride.width - s.padding.width + kx;
+          if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) {
+            std::memset(p, zero, static_cast<std::size_t>(ig));
+          } else {
+            std::memcpy(p, &in(n, iy, ix, g * ig), static_cast<std::size_t>(ig));
           }
         }
       }
-      int8_gemm_args a;
-      a.a = k.scratch;
-      a.a_stride = window;
-      a.rows = out.width;
-      a.packed = k.packed + static_cast<std::size_t>(g) * k.pack.group_bytes;
-      a.layout = k.pack.gemm;
-      a.c = &out(n, y, 0, g * og * k.channel_step);
-      a.c_stride = out.channel_stride;
-      a.c_step = k.channel_step;
-      if (k.residual.data != nullptr) {
-        a.residual = &k.residual(n, y, 0, g * og);
-        a.residual_stride = k.residual.channel_stride;
-        a.residual_zero = k.q.second.zero_point;
-        a.residual_multiplier = k.q.second_multiplier;
-      }
-      a.out_zero = k.q.output.zero_point;
-      a.clamp = k.q.clamp;
-      int8_gemm<Arch>(a);
     }
+    int8_gemm_args a;
+    a.a = patch;
+    a.a_stride = window;
+    a.rows = s.output.width;
+    a.packed = packed + static_cast<std::size_t>(g) * pack.group_bytes;
+    a.layout = pack.gemm;
+    a.c = out + g * og * channel_step;
+    a.c_stride = out_stride;
+    a.c_step = channel_step;
+    if (residual.data != nullptr) {
+      a.residual = &residual(n, y, 0, g * og);
+      a.residual_stride = residual.channel_stride;
+      a.residual_zero = q.second.zero_point;
+      a.residual_multiplier = q.second_multiplier;
+    }
+    a.out_zero = q.output.zero_point;
+    a.clamp = q.clamp;
+    int8_gemm<Arch>(a);
+  }
+}
+
+/// Output rows [q0, q1) of the batch.
+template <class Arch>
+void int8_conv2d(const int8_kernel_args& k, int q0, int q1) {
+  for_each_row(k.output.height, q0, q1, [&](int n, int y) {
+    int8_conv2d_row<Arch>(k.n.spec, k.q, k.inputs[0], n, y, &k.output(n, y, 0, 0),
+                          k.output.channel_stride, k.channel_step, k.residual, k.packed, k.pack,
+                          k.scratch);
   });
 }
 

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-// The simd backend in int8: the input quantized on entry, uint8 tensors in the plan's arena, each
-// layer by its kernel<backend::int8<backend::simd<Arch>>, op>, shared among threads as the fp32
-// engine shares its steps (work_sharing.hpp), the output dequantized on exit.
+// The simd backend in int8: the input quantized on entry, uint8 tensors in the arena of the fp32
+// schedule (simd/schedule.hpp: its steps, fused blocks and shuffle folding), each layer by its
+// kernel<backend::int8<backend::simd<Arch>>, op>, each fused block by run_int8_fused_block, shared
+// among threads as the fp32 engine shares its steps, the output dequantized on exit.
 #pragma once
 
 #include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/engine.hpp>
+#include <lmnet/backend/simd/int8/channel_shuffle.hpp>
+#include <lmnet/backend/simd/int8/fused_block.hpp>
 #include <lmnet/backend/simd/int8/kernel_args.hpp>
 #include <lmnet/backend/simd/int8/kernels.hpp>
 #include <lmnet/backend/simd/int8/packing.hpp>
+#include <lmnet/backend/simd/schedule.hpp>
 #include <lmnet/backend/simd/step.hpp>
 #include <lmnet/backend/simd/work_sharing.hpp>
 #include <lmnet/backend/tags.hpp>
@@ -28,47 +33,38 @@ namespace lmnet {
 
 namespace simd::detail {
 
-// The int8 engine's steps: every node that runs, those with enough work shared among threads.
-template <std::size_t N>
-struct int8_schedule {
-  std::array<step, N> steps{};
-  int step_count = 0;
-  std::array<int8_packing, N> packs{};
-  std::size_t weight_bytes = 0;
-  std::size_t scratch_bytes = 0;  // per thread
-};
-
+// Each node's int8 packing and where it lies in the packed bytes.
 template <class Plan>
-constexpr auto make_int8_schedule(const Plan& p) {
-  int8_schedule<Plan::node_count> s;
-  std::size_t cursor = 0;
+constexpr auto int8_packs(const Plan& p) {
+  struct result {
+    std::array<int8_packing, Plan::node_count> packs{};
+    std::size_t bytes = 0;
+  } r;
   for (std::size_t i = 0; i < Plan::node_count; ++i) {
-    const node& n = p.nodes[i];
-    s.packs[i] = int8_packing_for(n.spec);
-    s.packs[i].offset = cursor;
-    cursor += s.packs[i].bytes;
-    if (n.elided) continue;
-    step st;
-    st.node = static_cast<int>(i);
-    st.parallel = n.spec.macs() + n.spec.output.size() >= parallel_threshold;
-    s.steps[static_cast<std::size_t>(s.step_count++)] = st;
-    const std::size_t scratch = n.kind() == op::conv2d  ? int8_conv2d_scratch_bytes(n.spec)
-                                : n.kind() == op::dense ? int8_dense_scratch_bytes(n.spec)
-                                                        : 0;
-    s.scratch_bytes = std::max(s.scratch_bytes, round_up_64(scratch));
+    r.packs[i] = int8_packing_for(p.nodes[i].spec);
+    r.packs[i].offset = r.bytes;
+    r.bytes += r.packs[i].bytes;
   }
-  s.weight_bytes = cursor;
-  return s;
+  return r;
 }
 
 }  // namespace simd::detail
 
-/// Runs a plan in int8 with the simd kernels for `Arch` (VNNI where the compile flags enable it).
+/// Runs a plan in int8 with the simd kernels for `Arch` (VNNI where the compile flags enable it):
+/// the steps, fused blocks and arena of the fp32 schedule (its offsets in bytes), each step shared
+/// among threads as in fp32.
 template <class Arch, const auto& Plan>
 class engine<backend::int8<backend::simd<Arch>>, Plan> {
+  // 16-element pitches: the fp32 schedule's layout for AVX-512, in bytes here.
+  static constexpr int pitch = 16;
+
  public:
   static constexpr bool quantized = true;
-  static constexpr auto schedule = simd::detail::make_int8_schedule(Plan);
+  static constexpr auto schedule =
+      simd::make_schedule<pitch, 32, simd::fused_block_count(Plan, pitch)>(Plan);
+  static constexpr auto packing = simd::detail::int8_packs(Plan);
+  static_assert(simd::detail::largest_depthwise_kernel(Plan) <= simd::int8_max_depthwise_kernel,
+                "lmnet: the int8 simd backend runs depthwise kernels of up to 16 rows");
 
   explicit engine(int max_batch) : engine(max_batch, serial()) {}
 
@@ -76,12 +72,12 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
   engine(int max_batch, E& exec)
       : max_batch_(max_batch),
         sharing_(exec, schedule.step_count),
-        // 64 bytes of slack: products read up to 3 bytes past a row, vectors a register past it.
-        arena_(Plan.arena_floats * static_cast<std::size_t>(max_batch) + 64),
+        // 64 bytes of slack: products read up to 3 bytes past a row.
+        arena_(schedule.arena_floats * static_cast<std::size_t>(max_batch) + 64),
         input_(Plan.input_shape().size() * static_cast<std::size_t>(max_batch) + 64),
         output_(Plan.output_shape().size() * static_cast<std::size_t>(max_batch)),
-        weights_(schedule.weight_bytes),
-        scratch_(schedule.scratch_bytes * static_cast<std::size_t>(sharing_.threads())) {}
+        weights_(packing.bytes),
+        scratch_(scratch_bytes * static_cast<std::size_t>(sharing_.threads())) {}
 
   /// Packs the network in int8 (quantization/quantize.hpp) for the kernels.
   void load(quantized_network q) {
@@ -92,7 +88,7 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
     for (std::size_t i = 0; i < Plan.nodes.size(); ++i) {
       const node& n = Plan.nodes[i];
       if (!has_weights(n.kind())) continue;
-      const simd::int8_packing& pk = schedule.packs[i];
+      const simd::int8_packing& pk = packing.packs[i];
       simd::pack_int8_weights(n.spec, pk, q_.nodes[i], {weights_.data() + pk.offset, pk.bytes});
     }
   }
@@ -109,6 +105,7 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
     for (std::size_t i = 0; i < in_size; ++i) input_.data()[i] = quantize(images[i], entry);
     for (int k = 0; k < schedule.step_count; ++k) {
       const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
+      // Blocks are shared by rows only: int8 sums are not split by hidden channels.
       switch (sharing_.choose(st, batch, false)) {
         case simd::sharing::calling_thread:
         case simd::sharing::hidden_channels:
@@ -140,13 +137,33 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
   int threads() const { return sharing_.threads(); }
 
  private:
+  // Per thread: the fp32 schedule's scratch (its fused blocks' rings, in bytes) or the int8
+  // layers' own, whichever is larger, and 64 bytes of slack before the next thread's, for
+  // products reading past a row.
+  static constexpr std::size_t scratch_bytes = [] {
+    std::size_t most = schedule.scratch_floats;
+    for (const node& n : Plan.nodes) {
+      if (n.kind() == op::conv2d) most = std::max(most, simd::int8_conv2d_scratch_bytes(n.spec));
+      if (n.kind() == op::dense) most = std::max(most, simd::int8_dense_scratch_bytes(n.spec));
+    }
+    return simd::round_up_64(most) + 64;
+  }();
+
   static inline_executor& serial() {
     static inline_executor one;
     return one;
   }
 
   tensor_view<std::uint8_t> view(int v, int batch) {
-    return Plan.view(v, arena_.data(), static_cast<const std::uint8_t*>(input_.data()), batch);
+    return Plan.view(v, arena_.data(), static_cast<const std::uint8_t*>(input_.data()), batch,
+                     schedule.offsets);
+  }
+  tensor_view<const std::uint8_t> view_or_none(int v, int batch) {
+    return v < 0 ? tensor_view<const std::uint8_t>{}
+                 : tensor_view<const std::uint8_t>(view(v, batch));
+  }
+  std::uint8_t* scratch(int thread) {
+    return scratch_.data() + scratch_bytes * static_cast<std::size_t>(thread);
   }
 
   // Step `st` on images [n0, n1), part `part` of `parts` of its rows (a dense layer: its blocks
@@ -154,35 +171,78 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
   int run_step(const simd::step& st, int batch, int n0, int n1, int part, int parts, int thread,
                const simd::row_balance* balance = nullptr, int k = 0) {
     const node& n = Plan.nodes[static_cast<std::size_t>(st.node)];
-    const simd::int8_packing& pk = schedule.packs[static_cast<std::size_t>(st.node)];
-    const tensor_view<std::uint8_t> out = view(n.output, batch);
-    const bool dense = n.kind() == op::dense;
+    tensor_view<std::uint8_t> out = view(n.output, batch);
+    if (st.write >= 0) {  // straight into a channel shuffle's output (step::write)
+      const tensor_view<std::uint8_t> target = view(st.write, batch);
+      const shape own =
+          st.kind == simd::step_kind::strided_copy ? Plan.value_at(st.source).image : n.spec.output;
+      out = {target.data + st.channel_offset,
+             target.batch,
+             own.height,
+             own.width,
+             own.channels,
+             target.channel_stride};
+    }
+    const bool dense = st.kind == simd::step_kind::layer && n.kind() == op::dense;
+    const simd::int8_packing& pk = packing.packs[static_cast<std::size_t>(st.node)];
     const int total = dense ? pk.gemm.blocks() : (n1 - n0) * out.height;
     const auto mine = balance != nullptr ? balance->share(k, total, part)
                                          : simd::detail::split(total, part, parts);
     const int rows0 = dense ? 0 : n0 * out.height;
+    const int q0 = rows0 + mine.begin, q1 = rows0 + mine.end;
+    switch (st.kind) {
+      case simd::step_kind::layer:
+        run_layer(st, n, out, batch, n0, n1, q0, q1, thread);
+        break;
+      case simd::step_kind::strided_copy:
+        simd::int8_strided_copy(view(st.source, batch), out, st.channel_step, q0, q1);
+        break;
+      case simd::step_kind::fused_block:
+        run_fused_rows(st, n, out, batch, q0, q1, thread);
+        break;
+    }
+    return mine.end - mine.begin;
+  }
+
+  void run_layer(const simd::step& st, const node& n, tensor_view<std::uint8_t> out, int batch,
+                 int n0, int n1, int q0, int q1, int thread) {
     std::array<tensor_view<const std::uint8_t>, max_node_inputs> inputs{};
     for (int i = 0; i < n.input_count; ++i) {
       inputs[static_cast<std::size_t>(i)] = view(n.inputs[static_cast<std::size_t>(i)], batch);
     }
+    const simd::int8_packing& pk = packing.packs[static_cast<std::size_t>(st.node)];
     const simd::int8_kernel_args args{
         .n = n,
         .q = q_.nodes[static_cast<std::size_t>(st.node)],
         .inputs = {inputs.data(), static_cast<std::size_t>(n.input_count)},
         .output = out,
-        .residual = n.residual < 0 ? tensor_view<const std::uint8_t>{}
-                                   : tensor_view<const std::uint8_t>(view(n.residual, batch)),
+        .residual = view_or_none(n.residual, batch),
         .packed = weights_.data() + pk.offset,
         .pack = pk,
-        .channel_step = 1,
-        .first = rows0 + mine.begin,
-        .last = rows0 + mine.end,
+        .channel_step = st.channel_step,
+        .first = q0,
+        .last = q1,
         .image_begin = n0,
         .image_end = n1,
-        .scratch = scratch_.data() + schedule.scratch_bytes * static_cast<std::size_t>(thread)};
+        .scratch = scratch(thread)};
     with_kernel<backend::int8<backend::simd<Arch>>>(
         n.kind(), [&](auto kernel) { decltype(kernel)::run(args); });
-    return mine.end - mine.begin;
+  }
+
+  // Output rows [q0, q1) of the batch of fused block step `st`, image by image.
+  void run_fused_rows(const simd::step& st, const node& proj, tensor_view<std::uint8_t> out,
+                      int batch, int q0, int q1, int thread) {
+    const simd::fused_block& f = schedule.blocks[static_cast<std::size_t>(st.block)];
+    const tensor_view<const std::uint8_t> x = view(f.input, batch);
+    const tensor_view<const std::uint8_t> residual = view_or_none(proj.residual, batch);
+    for (int q = q0; q < q1;) {
+      const int image = q / out.height, y = q % out.height;
+      const int y1 = std::min(out.height, y + (q1 - q));
+      simd::run_int8_fused_block<Arch>(f, Plan.nodes.data(), q_.nodes.data(), packing.packs.data(),
+                                       weights_.data(), x, out, residual, image, y, y1,
+                                       scratch(thread), st.channel_step);
+      q += y1 - y;
+    }
   }
 
   int max_batch_;

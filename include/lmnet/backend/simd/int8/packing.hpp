@@ -7,6 +7,7 @@
 #include <lmnet/layers/layer.hpp>
 #include <lmnet/quantization/quantize.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -14,23 +15,25 @@
 
 namespace lmnet::simd {
 
-/// Depthwise weights of C channels and K x K taps: K * K rows of the channels' int8 weights
-/// (tap-major, padded to 64 channels), then per channel the int32 bias and the float multiplier.
+/// Depthwise weights of C channels and K x K taps, each in the low 16 bits of a 32-bit lane whose
+/// high half is zero, so that a 16-bit multiply-add of a 32-bit input lane (any sign) is their
+/// product: K * K rows of the channels' weights (tap-major,
+/// padded to 16 channels), then per channel the int32 bias, the bias with the input zero point's
+/// share of every tap folded in (for windows inside the image, which sum the raw inputs), and
+/// the float multiplier.
 struct int8_depthwise_layout {
   int channels = 0;
   int kernel = 3;
 
-  constexpr int padded() const { return (channels + 63) / 64 * 64; }
+  constexpr int padded() const { return (channels + 15) / 16 * 16; }
+  constexpr std::size_t row_bytes() const { return static_cast<std::size_t>(padded()) * 4; }
   constexpr std::size_t weight_bytes() const {
-    return static_cast<std::size_t>(kernel * kernel) * static_cast<std::size_t>(padded());
+    return static_cast<std::size_t>(kernel * kernel) * row_bytes();
   }
   constexpr std::size_t bias_offset() const { return weight_bytes(); }
-  constexpr std::size_t multiplier_offset() const {
-    return bias_offset() + static_cast<std::size_t>(padded()) * 4;
-  }
-  constexpr std::size_t bytes() const {
-    return multiplier_offset() + static_cast<std::size_t>(padded()) * 4;
-  }
+  constexpr std::size_t folded_bias_offset() const { return bias_offset() + row_bytes(); }
+  constexpr std::size_t multiplier_offset() const { return folded_bias_offset() + row_bytes(); }
+  constexpr std::size_t bytes() const { return multiplier_offset() + row_bytes(); }
 };
 
 /// Where a layer's int8 weights are and how they are laid out.
@@ -72,16 +75,22 @@ inline void pack_int8_weights(const layer_spec& s, const int8_packing& p, const 
   if (s.kind == op::depthwise_conv2d) {
     const int8_depthwise_layout& l = p.depthwise;
     const int taps = l.kernel * l.kernel;
-    auto* weights = reinterpret_cast<std::int8_t*>(out.data());
+    std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(l.bytes()), std::byte{0});
+    auto put = [&](std::size_t offset, int c, auto value) {
+      std::memcpy(out.data() + offset + static_cast<std::size_t>(c) * 4, &value, 4);
+    };
     for (int c = 0; c < l.channels; ++c) {
+      std::int32_t sum = 0;
       for (int t = 0; t < taps; ++t) {
-        weights[static_cast<std::size_t>(t * l.padded() + c)] =
-            q.weights[static_cast<std::size_t>(c * taps + t)];
+        const std::int16_t w = q.weights[static_cast<std::size_t>(c * taps + t)];
+        put(static_cast<std::size_t>(t) * l.row_bytes(), c,
+            static_cast<std::uint32_t>(static_cast<std::uint16_t>(w)));
+        sum += w;
       }
-      std::memcpy(out.data() + l.bias_offset() + static_cast<std::size_t>(c) * 4,
-                  &q.bias[static_cast<std::size_t>(c)], 4);
-      std::memcpy(out.data() + l.multiplier_offset() + static_cast<std::size_t>(c) * 4,
-                  &q.multiplier[static_cast<std::size_t>(c)], 4);
+      const std::int32_t bias = q.bias[static_cast<std::size_t>(c)];
+      put(l.bias_offset(), c, bias);
+      put(l.folded_bias_offset(), c, bias - q.input.zero_point * sum);
+      put(l.multiplier_offset(), c, q.multiplier[static_cast<std::size_t>(c)]);
     }
     return;
   }
