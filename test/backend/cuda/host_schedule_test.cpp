@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -27,6 +28,11 @@ inline constexpr auto mobilenet_v2_cifar =
 inline constexpr auto l_mobilenet = models::l_mobilenet({.classes = 10, .channels = 1});
 inline constexpr auto shufflenet_v2_cifar =
     models::shufflenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
+inline constexpr auto l_mobilenet_rgb = models::l_mobilenet();
+inline constexpr auto shufflenet_v2 = models::shufflenet_v2();
+inline constexpr auto plain_cnn = models::plain_cnn();
+inline constexpr auto resnet8 = models::resnet_cifar();
+inline constexpr auto resnet20 = models::resnet_cifar({.blocks_per_stage = 3});
 
 template <class Plan>
 int fusable_blocks(const Plan& plan) {
@@ -144,6 +150,28 @@ TEST_CASE("cuda fusion: every bottleneck of the presets fuses, shuffle units do 
   CHECK(first.expand == -1);
   CHECK(first.branch_count == 1);
   CHECK(first.branches[0].end == 32);
+}
+
+TEST_CASE("cuda fusion: the fused launches of every preset, on each GPU, at batch 1 and 256") {
+  // Which blocks fuse is the backend's largest decision: these counts pin it.
+  auto fused_launches = [](const auto& plan, const device_limits& limits, int batch) {
+    const schedule s = schedule_of(plan, batch, limits);
+    return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), is_fused));
+  };
+  for (const device_limits& limits : gpus) {
+    for (const int batch : {1, 256}) {
+      INFO("SMs " << limits.multiprocessors << " batch " << batch);
+      CHECK(fused_launches(plan_of<mobilenet_v2>, limits, batch) == 17);
+      CHECK(fused_launches(plan_of<mobilenet_v2_cifar>, limits, batch) == 17);
+      CHECK(fused_launches(plan_of<l_mobilenet>, limits, batch) == 7);
+      CHECK(fused_launches(plan_of<l_mobilenet_rgb>, limits, batch) == 7);
+      CHECK(fused_launches(plan_of<shufflenet_v2>, limits, batch) == 0);
+      CHECK(fused_launches(plan_of<shufflenet_v2_cifar>, limits, batch) == 0);
+      CHECK(fused_launches(plan_of<plain_cnn>, limits, batch) == 0);
+      CHECK(fused_launches(plan_of<resnet8>, limits, batch) == 0);
+      CHECK(fused_launches(plan_of<resnet20>, limits, batch) == 0);
+    }
+  }
 }
 
 TEST_CASE("cuda fusion: a block whose inner tensor is read outside it does not fuse") {
