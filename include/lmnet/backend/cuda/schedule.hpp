@@ -236,8 +236,8 @@ class schedule_builder {
   }
 
   bool fuse(schedule& s, const block_record& block) {
-    const fused_pattern f = match_fused_block(plan_, block);
-    if (!f.valid) return false;
+    const bottleneck f = fused_bottleneck(plan_, block);
+    if (!f.valid()) return false;
     fused_block_params p{};
     const node& project = at(f.project);
     p.in = view<const float>(f.input);
@@ -254,14 +254,20 @@ class schedule_builder {
     }
     p.branch_count = f.branch_count;
     for (int b = 0; b < f.branch_count; ++b) {
-      const auto& fb = f.branches[b];
+      const bottleneck_branch& fb = f.branch(b);
       fused_branch& br = p.branches[b];
-      br.begin = fb.begin, br.end = fb.end, br.depth = fb.depth;
+      br.begin = fb.channel_begin, br.end = fb.channel_begin + fb.channels, br.depth = fb.depth;
       for (int d = 0; d < fb.depth; ++d) {
-        const node& n = at(fb.nodes[d]);
-        br.stages[d] = {
-            weights(fb.nodes[d]),  bias(fb.nodes[d]),    n.spec.kernel.height, n.spec.stride.height,
-            n.spec.padding.height, n.spec.output.height, n.spec.output.width,  n.spec.act};
+        const int i = fb.nodes[static_cast<std::size_t>(d)];
+        const node& n = at(i);
+        br.stages[d] = {weights(i),
+                        bias(i),
+                        n.spec.kernel.height,
+                        n.spec.stride.height,
+                        n.spec.padding.height,
+                        n.spec.output.height,
+                        n.spec.output.width,
+                        n.spec.act};
       }
     }
     p.project_weights = weights(f.project);

@@ -17,13 +17,11 @@
 #include <lmnet/backend/cuda/kernels/body.hpp>
 #include <lmnet/core/activation.hpp>
 #include <lmnet/core/tensor_view.hpp>
+#include <lmnet/network/bottleneck.hpp>
 
 #include <cstddef>
 
 namespace lmnet::cuda {
-
-inline constexpr int fused_max_branches = 4;
-inline constexpr int fused_max_depth = 4;
 
 /// One depthwise layer of a branch: a square kernel, zero padding.
 struct fused_stage {
@@ -38,7 +36,7 @@ struct fused_stage {
 struct fused_branch {
   int begin = 0, end = 0;
   int depth = 0;
-  fused_stage stages[fused_max_depth]{};
+  fused_stage stages[max_branch_depth]{};
 };
 
 /// How a fused block is cut into thread blocks.
@@ -58,7 +56,7 @@ struct fused_block_params {
   activation expand_act = activation::none;
   int expanded = 0;
   int branch_count = 0;
-  fused_branch branches[fused_max_branches]{};
+  fused_branch branches[max_branches]{};
   const float* project_weights = nullptr;  // packed (expanded, out / groups): row e, its group's
   const float* project_bias = nullptr;
   int groups = 1;
