@@ -216,7 +216,8 @@ class schedule_builder {
     return memory_.weights + layout_[static_cast<std::size_t>(i)].rows;
   }
 
-  /// Appends a launch of body `Body` computing nodes [first, last].
+  /// Appends a launch of body `Body` computing nodes [first, last]. The body comes as a value so
+  /// that callers name it without `template`: `b.add(window_max{}, p, i, i)`.
   template <class Body>
   void add(Body, const typename Body::params& p, int first, int last) {
     schedule_.steps.push_back(launch<Body>{p, Body::shape(p), first, last});
