@@ -81,8 +81,8 @@ struct plan {
 
  private:
   template <class T, class OffsetOf>
-  constexpr tensor_view<T> view_at(int v, T* arena, const std::remove_const_t<T>* images,
-                                   int batch, OffsetOf offset_of) const {
+  constexpr tensor_view<T> view_at(int v, T* arena, const std::remove_const_t<T>* images, int batch,
+                                   OffsetOf offset_of) const {
     const value& x = value_at(v);
     T* base = x.storage < 0 ? const_cast<T*>(images)
                             : arena + offset_of(x.storage) * static_cast<std::size_t>(batch);

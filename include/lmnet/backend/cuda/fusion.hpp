@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Which blocks of a plan run as one fused kernel (kernels/fused_block.hpp): the bottlenecks that
-// the shared matcher finds (network/bottleneck.hpp), less those the fused kernel cannot compute.
+// Which bottlenecks of a plan run as one fused kernel (kernels/fused_block.hpp): those the shared
+// matcher finds (network/bottleneck.hpp), less those the fused kernel cannot compute.
 #pragma once
 
 #include <lmnet/layers/layer.hpp>
@@ -32,20 +32,16 @@ constexpr bool share_memory(const Plan& plan, int a, int b) {
 
 }  // namespace detail
 
-/// The bottleneck that `block` forms, when the fused kernel can run it; an invalid one (`valid()`
-/// false) otherwise, and the block runs node by node. Besides the structure, the kernel needs:
-/// - a block recorded with a kind (`block_kind::none` asks for no fusion);
+/// Whether the fused kernel can run bottleneck `b` (for_each_bottleneck finds them, whoever
+/// described them); if not, its nodes run one by one. Besides the structure, the kernel needs:
 /// - branches side by side over every hidden channel, in the order the projection reads them, so
 ///   that the projection's input channel e is hidden channel e;
 /// - odd square depthwise windows;
 /// - an output apart from the input and the residual: the kernel reads them while it writes it
-///   (the plan keeps a block's inputs alive to its end, see network/compile.hpp).
+///   (the plan keeps a bottleneck's inputs alive to its end, see network/compile.hpp).
 template <class Plan>
-constexpr bottleneck fused_bottleneck(const Plan& plan, const block_record& block) {
-  const bottleneck none{};
-  if (block.kind == block_kind::none) return none;
-  const bottleneck b = match_bottleneck(plan, block);
-  if (!b.valid() || !b.in_channel_order()) return none;
+constexpr bool fusable(const Plan& plan, const bottleneck& b) {
+  if (!b.valid() || !b.in_channel_order()) return false;
   auto node_at = [&](int i) -> const node& { return plan.nodes[static_cast<std::size_t>(i)]; };
   int channels = 0;
   for (int k = 0; k < b.branch_count; ++k) {
@@ -53,17 +49,14 @@ constexpr bottleneck fused_bottleneck(const Plan& plan, const block_record& bloc
     channels += br.channels;
     for (int d = 0; d < br.depth; ++d) {
       if (!detail::is_odd_square_window(node_at(br.nodes[static_cast<std::size_t>(d)]).spec)) {
-        return none;
+        return false;
       }
     }
   }
-  if (channels != plan.value_at(b.hidden).image.channels) return none;
+  if (channels != plan.value_at(b.hidden).image.channels) return false;
   const node& project = node_at(b.project);
-  if (detail::share_memory(plan, project.output, b.input)) return none;
-  if (project.residual >= 0 && detail::share_memory(plan, project.output, project.residual)) {
-    return none;
-  }
-  return b;
+  if (detail::share_memory(plan, project.output, b.input)) return false;
+  return project.residual < 0 || !detail::share_memory(plan, project.output, project.residual);
 }
 
 }  // namespace lmnet::cuda

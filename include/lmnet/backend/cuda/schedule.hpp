@@ -179,12 +179,16 @@ class schedule_builder {
       : plan_(plan), batch_(batch), memory_(memory), limits_(limits), options_(options) {}
 
   schedule build() && {
+    // The bottleneck starting at each node, if any.
+    std::vector<bottleneck> starting(Plan::node_count);
+    if (options_.fuse_blocks) {
+      for_each_bottleneck(
+          plan_, [&](const bottleneck& b) { starting[static_cast<std::size_t>(b.first)] = b; });
+    }
     std::size_t i = 0;
     while (i < Plan::node_count) {
-      const int block = plan_.nodes[i].block;
-      if (options_.fuse_blocks && block >= 0 && starts_block(static_cast<int>(i), block) &&
-          fuse(plan_.blocks[static_cast<std::size_t>(block)])) {
-        i = static_cast<std::size_t>(plan_.blocks[static_cast<std::size_t>(block)].last) + 1;
+      if (fuse(starting[i])) {
+        i = static_cast<std::size_t>(starting[i].last) + 1;
         continue;
       }
       single(static_cast<int>(i));
@@ -224,14 +228,8 @@ class schedule_builder {
   }
 
  private:
-  // Innermost blocks are the ones recorded in nodes; a block starts where its range starts.
-  bool starts_block(int i, int block) const {
-    return plan_.blocks[static_cast<std::size_t>(block)].first == i;
-  }
-
-  bool fuse(const block_record& block) {
-    const bottleneck f = fused_bottleneck(plan_, block);
-    if (!f.valid()) return false;
+  bool fuse(const bottleneck& f) {
+    if (!fusable(plan_, f)) return false;
     fused_block_params p{};
     const node& project = at(f.project);
     p.in = input_view(f.input);
