@@ -169,9 +169,11 @@ class xnnpack_network {
           check(xnn_define_softmax(graph, id_of(n.input()), out, 0), "a softmax");
           break;
         default:
-          throw bench::unsupported(std::string("this XNNPACK's subgraph API has no ") +
-                                   op_name(n.kind()) +
-                                   " node (no concatenate, split or transpose before 2022-06)");
+          throw bench::unsupported(
+              std::string("the network needs a ") + op_name(n.kind()) +
+              " node, and this XNNPACK's subgraph API (Debian's libxnnpack-dev, 2022-02) has no "
+              "concatenate, split or transpose; a newer XNNPACK has them (LiteRT's XNNPACK "
+              "delegate, peer litert, runs this network)");
       }
       if (n.residual >= 0) {
         check(xnn_define_add2(graph, lo, hi, conv_out, id_of(n.residual), out, 0),

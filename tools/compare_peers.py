@@ -239,7 +239,7 @@ def plot(directory, networks, layers, peak):
     a.set_xticks(list(xs))
     a.set_xticklabels(labels, fontsize=7)
     a.legend(fontsize=7, ncol=5)
-    a.set_title('Networks: median latency (0 where a peer was skipped)')
+    a.set_title('Networks: median latency over the rounds (no bar: the peer was skipped)')
     width = 0.27
     mb = [r for r in layers if r['network'].startswith('mobilenet_v2')]
     xs = range(len(mb))
