@@ -105,9 +105,10 @@ def paired_threads_speedup(directory):
 
 
 # The peers in the order of the tables: the native C++ ones, then the Python ones (tools/peers);
-# "openvino_app" is OpenVINO timed by its own benchmark_app.
+# "<peer>_app" is the peer's model timed by the peer's own benchmark tool.
 NATIVE_PEERS = ['onednn', 'xnnpack']
-PYTHON_PEERS = ['onnxruntime', 'openvino', 'openvino_app', 'ncnn', 'mnn', 'litert', 'pytorch']
+PYTHON_PEERS = ['onnxruntime', 'openvino', 'openvino_app', 'ncnn', 'mnn', 'litert', 'litert_app',
+                'pytorch']
 
 
 def read_jsonl(path):
@@ -163,8 +164,9 @@ def load_agreement(directory):
             info = peers.setdefault(name, {'version': '', 'settings': ''})
             if r.get('version'):
                 info['version'] = r['version']
-            if r.get('settings'):
-                info['settings'] = r['settings']
+            for field in ('settings', 'tool_of'):
+                if r.get(field):
+                    info[field] = r[field]
             if 'not_installed' in r:
                 info['not_installed'] = r['not_installed']
             if 'model' not in r:
@@ -344,10 +346,15 @@ def skipped_lines(peers, agreement, skipped, networks, exported, timing_errors):
             key = (name, model, size)
             if key in timed:
                 continue
+            tool_of = peers.get(name, {}).get('tool_of')
             if key in timing_errors:
                 why = timing_errors[key]
-            elif name not in peers:  # openvino_app: timed only where openvino agreed
+            elif name not in peers:
                 continue
+            elif tool_of:  # a peer's benchmark tool runs the models the peer prepared
+                if (tool_of, model, size) not in agreement:
+                    continue  # the peer's own line says why
+                why = 'no timing came back (see peers.log)'
             elif key in skipped:
                 why = skipped[key]
             elif 'not_installed' in peers[name]:
@@ -390,11 +397,9 @@ def peer_table(peers, agreement):
         settings = info.get('settings') or NATIVE_SETTINGS.get(name, '')
         errors = [e for (p, _, _), e in agreement.items() if p == name]
         worst = f'{max(errors):.1e}' if errors else '-'
+        if info.get('tool_of'):
+            version, worst = f"({info['tool_of']})", f"({info['tool_of']})"
         lines.append(f'| {name} | {version} | {settings} | {worst} |')
-    if 'openvino' in peers:
-        lines.append('| openvino_app | (openvino) | OpenVINO\'s benchmark_app on the same model, '
-                     '-hint none -nstreams 1 -nthreads n -infer_precision f32 -api sync, its '
-                     'average latency | (openvino) |')
     return lines
 
 

@@ -1,6 +1,7 @@
 """Converts a case's PyTorch mirror, with lmnet's weights, to a LiteRT (.tflite) model.
 
-  <build/peers-convert-venv>/bin/python tools/peers/litert_convert.py <case.safetensors> <out.tflite> [--identity]
+  build/peers-convert-venv/bin/python tools/peers/litert_convert.py \
+      <case.safetensors> <out.tflite> [--identity]
 
 --identity writes an empty model of the case's input shape instead (its output is its input).
 Runs in build/peers-convert-venv, which has a current PyTorch and litert-torch.

@@ -1,7 +1,10 @@
 """LiteRT: the model converted by litert-torch, run by the LiteRT Interpreter with its default
 XNNPACK delegate."""
 
+import json
 import os
+import sys
+import tempfile
 
 import numpy as np
 
@@ -11,6 +14,9 @@ NAME = 'litert'
 SETTINGS = ('litert-torch converts the PyTorch mirror with lmnet\'s weights; LiteRT Interpreter '
             'with num_threads=n and its default delegate (XNNPACK, fp32); set_tensor, invoke, '
             'get_tensor')
+APP_SETTINGS = ('litert-benchmark, the benchmark tool of the ai-edge-litert package, on the same '
+                'model: its CompiledModel API, CPU accelerator, --num_threads=n, its average '
+                'latency')
 CONVERT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'litert_convert.py')
 
 
@@ -61,3 +67,21 @@ def load(path, threads):
         return interpreter.get_tensor(target['index'])
 
     return Runner(feed=feed, run=run)
+
+
+def benchmark_tool(path, case, threads, seconds, call_ms):
+    """The average latency litert-benchmark reports, in ms, over about `seconds` of calls."""
+    runs = max(10, int(seconds * 1e3 / max(call_ms or 1.0, 1e-3)))
+    with tempfile.TemporaryDirectory() as directory:
+        result = os.path.join(directory, 'result.json')
+        tool([os.path.join(os.path.dirname(sys.executable), 'litert-benchmark'), f'--model={path}',
+              f'--num_threads={threads}', f'--num_runs={runs}', '--warmup_runs=10',
+              f'--result_json={result}'], 'litert-benchmark')
+        with open(result) as f:
+            r = json.load(f)
+    # avg_ms is rounded to 0.01 ms; the throughput, the input's MiB over the average time, keeps
+    # four digits at any latency.
+    mib = float(np.prod(case.input_shape)) * 4 / 2**20
+    if r.get('throughput_mb_s', 0) > 0:
+        return mib / r['throughput_mb_s'] * 1e3
+    return r['latency']['avg_ms']

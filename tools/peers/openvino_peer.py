@@ -12,9 +12,9 @@ NAME = 'openvino'
 CONFIG = {'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': '1'}
 SETTINGS = ('compile_model on the ONNX model for "CPU" with INFERENCE_PRECISION_HINT=f32 (bf16 by '
             'default on CPUs with bf16 instructions), PERFORMANCE_HINT=LATENCY, NUM_STREAMS=1, '
-            'INFERENCE_NUM_THREADS=n; one InferRequest, infer() then the output tensor; also '
-            'timed by benchmark_app (-hint none -nstreams 1 -nthreads n -infer_precision f32 '
-            '-api sync: its average latency)')
+            'INFERENCE_NUM_THREADS=n; one InferRequest, infer() then the output tensor')
+APP_SETTINGS = ('benchmark_app, OpenVINO\'s benchmark tool, on the same model: -d CPU -hint none '
+                '-nstreams 1 -nthreads n -infer_precision f32 -api sync, its average latency')
 
 
 def version():
@@ -46,7 +46,7 @@ def load(path, threads):
     return Runner(feed=lambda image: [image], run=run)
 
 
-def benchmark_tool(path, case, threads, seconds):
+def benchmark_tool(path, case, threads, seconds, call_ms):
     """The average latency benchmark_app reports, in ms: the mean call, as Google Benchmark and
     common.median_ms time the others (its median would leave out the calls a busy machine
     slowed, which theirs do not)."""

@@ -54,6 +54,9 @@ def prepare(directory, names):
                       'skipped': f'not installed ({reason(e)})'})
             continue
         emit({'peer': name, 'version': version, 'settings': module.SETTINGS})
+        if hasattr(module, 'benchmark_tool'):
+            emit({'peer': name + '_app', 'version': version, 'settings': module.APP_SETTINGS,
+                  'tool_of': name})
         for case in all_cases:
             record = {'peer': name, 'model': case.model, 'size': case.size, 'case': case.name}
             try:
@@ -114,7 +117,8 @@ def time_round(directory, name, threads, seconds, repetitions, min_calls):
             tool = {'peer': name + '_app', 'model': case.model, 'size': case.size,
                     'threads': threads}
             try:
-                tool['ms'] = module.benchmark_tool(r['path'], case, threads, seconds)
+                tool['ms'] = module.benchmark_tool(r['path'], case, threads, seconds,
+                                                   record.get('ms'))
             except Exception as e:
                 tool['error'] = reason(e)
             emit(tool)
