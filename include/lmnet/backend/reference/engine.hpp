@@ -26,7 +26,7 @@ class engine<backend::reference, Plan> {
 
   /// Runs `batch` images and returns a view of the output in the arena.
   tensor_view<const float> run(const float* input, int batch) {
-    execute_plan<backend::reference>(Plan, arena_.data(), input, batch, weights_.data());
+    execute_plan<backend::reference, Plan>(arena_.data(), input, batch, weights_.data());
     return Plan.view(Plan.output_value, static_cast<const float*>(arena_.data()), input, batch);
   }
 

@@ -243,7 +243,8 @@ class engine<backend::simd<Arch>, Plan> {
                                  .image_begin = n0,
                                  .image_end = n1,
                                  .scratch = ctx.scratch(thread)};
-    with_kernel<backend::simd<Arch>>(n.kind(), [&](auto kernel) { decltype(kernel)::run(args); });
+    with_kernel<backend::simd<Arch>, Plan>(n.kind(),
+                                           [&](auto kernel) { decltype(kernel)::run(args); });
   }
 
   // Output rows [q0, q1) of the batch of fused block step `st`, image by image.

@@ -42,10 +42,12 @@ void int8_conv2d_row(const layer_spec& s, const quantized_node& q,
         const int iy = y * s.stride.height - s.padding.height + ky;
         for (int kx = 0; kx < s.kernel.width; ++kx, p += ig) {
           const int ix = x * s.stride.width - s.padding.width + kx;
+          // Plain loops: a stem's pixels are a few bytes, too short for a library call.
           if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) {
-            std::memset(p, zero, static_cast<std::size_t>(ig));
+            for (int i = 0; i < ig; ++i) p[i] = zero;
           } else {
-            std::memcpy(p, &in(n, iy, ix, g * ig), static_cast<std::size_t>(ig));
+            const std::uint8_t* pixel = &in(n, iy, ix, g * ig);
+            for (int i = 0; i < ig; ++i) p[i] = pixel[i];
           }
         }
       }

@@ -99,7 +99,13 @@ LMNET_FORCEINLINE void int8_depthwise_store(const int8_depthwise_row_args& d,
       d.residual == nullptr
           ? requantize(sum, m)
           : requantize(sum, m, load_widened(d.residual + x * d.residual_stride + c, mask));
-  store16(d.out + x * d.out_stride + c * d.channel_step, d.channel_step, q, mask);
+  std::uint8_t* out = d.out + x * d.out_stride + c * d.channel_step;
+  if (d.channel_step == 1) return store16(out, q, mask);
+  alignas(64) std::int32_t lane[16];
+  _mm512_store_si512(lane, q);
+  for (int j = 0; j < 16 && (mask >> j & 1u) != 0; ++j) {
+    out[j * d.channel_step] = static_cast<std::uint8_t>(lane[j]);
+  }
 }
 
 // A border pixel: (x - zero) * w over the taps inside the image.
