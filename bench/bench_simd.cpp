@@ -11,6 +11,7 @@
 // - paired/threads/mobilenet_v2/224x224: one and two threads in alternation (speedup).
 // Layers and blocks report GFLOP/s and GB/s (activations and weights moved once).
 #include "layer_cases.hpp"
+#include "network_cases.hpp"
 
 #include <lmnet/backend/simd.hpp>
 #include <lmnet/lmnet.hpp>
@@ -268,8 +269,8 @@ void network(benchmark::State& state, int threads) {
   } else {
     m = std::make_unique<model<Net, backend::simd<>>>(1);
   }
-  m->load(random_weights{1});
-  const aligned_buffer image = random_buffer(m->input_shape.size(), 5);
+  m->load(random_weights{bench::weight_seed});
+  const aligned_buffer image = bench::network_input(m->input_shape.size());
   for (auto _ : state) benchmark::DoNotOptimize(m->infer(image.span()).data());
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * static_cast<double>(plan_of<Net>.macs()) * 1e-9,
@@ -305,12 +306,6 @@ void paired_threads(benchmark::State& state) {
   state.counters["speedup"] = median(speedups);
 }
 
-inline constexpr auto mobilenet_v2_32 = models::mobilenet_v2({.resolution = 32});
-inline constexpr auto mobilenet_v2_cifar =
-    models::mobilenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
-inline constexpr auto shufflenet_v2_cifar =
-    models::shufflenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
-
 template <const auto& Net>
 void register_network(const std::string& name) {
   for (int threads : {1, 2}) {
@@ -343,11 +338,9 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond);
   register_blocks<bench::mobilenet_v2_224>("mobilenet_v2_224");
   register_blocks<bench::l_mobilenet_32>("l_mobilenet_32");
-  register_network<bench::mobilenet_v2_224>("network/mobilenet_v2/224x224");
-  register_network<mobilenet_v2_32>("network/mobilenet_v2/32x32");
-  register_network<mobilenet_v2_cifar>("network/mobilenet_v2_cifar/32x32");
-  register_network<shufflenet_v2_cifar>("network/shufflenet_v2_cifar/32x32");
-  register_network<bench::l_mobilenet_32>("network/l_mobilenet/32x32");
+  bench::for_each_network([]<const auto & Net>(const char* model, int size) {
+    register_network<Net>(bench::network_name(model, size));
+  });
   benchmark::RegisterBenchmark("paired/threads/mobilenet_v2/224x224",
                                paired_threads<bench::mobilenet_v2_224>)
       ->Unit(benchmark::kMillisecond)

@@ -1,21 +1,28 @@
 """Reads what scripts/compare-peers measured and prints the comparison.
 
 Inputs (in the directory given): simd.json, onednn.json, xnnpack.json (Google Benchmark JSON of
-bench_simd, bench_onednn, bench_xnnpack), torch_<threads>.jsonl (tools/bench_torch.py),
-peak_rss.txt (lmnet_peak_rss), simd_pointwise_<round>.json (each pointwise layer's fraction of
-the FMA peak, the two timed in alternation, then the median over rounds, so that a slow spell
-lowers both alike), simd_threads_<round>.json (MobileNetV2 224x224 on one and two threads in
-alternation: the speedup of two threads, the median over rounds). The networks are
-timed in rounds, lmnet and PyTorch in turn, so that a slow spell of a shared machine falls on all
-of them alike: simd.json holds a median per network per round, torch_<threads>.jsonl a line per
-network per round, and a network's figure is the median over its rounds. Writes performance.md
-and performance.png there, and prints the tables, then one line per target ('check ...':
-L-Mobilenet's speedups, the speedup of two threads, the pointwise layers' fractions of the FMA
-peak, peak memory, the weight read at 32x32), then, last, one line per network case and the
-peak line:
+bench_simd, bench_onednn, bench_xnnpack: layers, blocks, peak and lmnet's network rounds),
+native_<peer>_<threads>_<round>.json (the native whole-network peers, bench_<peer>_network),
+peers_<threads>.jsonl (the Python peers, tools/peers/run.py time: a line per peer, network and
+round, with the empty model's per-call time), agreement_<peer>.jsonl (each peer's version,
+settings and agreement with lmnet's output, or why it was skipped), export.jsonl (the ONNX
+export every Python peer converts from), versions.jsonl, peak_rss.txt (lmnet_peak_rss),
+simd_pointwise_<round>.json (each pointwise layer's fraction of the FMA peak, the two timed in
+alternation, then the median over rounds, so that a slow spell lowers both alike),
+simd_threads_<round>.json (MobileNetV2 224x224 on one and two threads in alternation: the
+speedup of two threads, the median over rounds). The networks are timed in rounds, lmnet and
+every peer in turn, so that a slow spell of a shared machine falls on all of them alike; a
+network's figure is the median over its rounds. Writes performance.md and performance.png
+there, and prints the tables, then one line per target ('check ...': L-Mobilenet's speedups, the
+speedup of two threads, the pointwise layers' fractions of the FMA peak, peak memory, the weight
+read at 32x32), the peak line, one line per Python peer and thread count with its empty model's
+per-call time, then one line per network case and one per peer and model:
 
-  network <model> <HxW> threads=<n> lmnet_ms=<a> onednn_ms=<b> xnnpack_ms=<c> ratio_best=<a/min(b,c)>
   peak_gflops=<p> pointwise_best_fraction=<f>
+  overhead <peer> threads=<n> <input NCHW>=<ms> ...
+  network <model> <HxW> threads=<n> lmnet_ms=<a> best_peer=<name> best_peer_ms=<b> ratio_best=<a/b> peers=<name>:<ms>,...
+  agreement <peer> <model> <HxW> max_rel_err=<e>
+  skipped <peer> <model> <HxW>: <reason>
 """
 
 import glob
@@ -97,22 +104,89 @@ def paired_threads_speedup(directory):
     return (statistics.median(speedups), len(speedups)) if speedups else (None, 0)
 
 
-def load_torch(directory):
-    """(network, size, threads) -> {'onednn_ms', 'xnnpack_ms'}: medians over the rounds."""
+# The peers in the order of the tables: the native C++ ones, then the Python ones (tools/peers);
+# "<peer>_app" is the peer's model timed by the peer's own benchmark tool.
+NATIVE_PEERS = ['onednn', 'xnnpack']
+PYTHON_PEERS = ['onnxruntime', 'openvino', 'openvino_app', 'ncnn', 'mnn', 'litert', 'litert_app',
+                'pytorch']
+
+
+def read_jsonl(path):
+    """The JSON lines of a file, skipping what else a runtime printed there."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.startswith('{')]
+
+
+def load_native(directory):
+    """(peer, model, size, threads) -> median ms over the rounds of the native peers."""
     rounds = {}
-    for threads in THREADS:
-        path = os.path.join(directory, f'torch_{threads}.jsonl')
-        if not os.path.exists(path):
+    for path in glob.glob(os.path.join(directory, 'native_*_*_*.json')):
+        peer = os.path.basename(path).split('_')[1]
+        try:
+            runs = load_benchmarks(path)
+        except ValueError:  # a run that crashed left no JSON
             continue
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line.startswith('{'):
-                    r = json.loads(line)
-                    rounds.setdefault((r['network'], r['size'], r['threads']), []).append(r)
-    return {key: {peer: statistics.median(r[peer] for r in runs)
-                  for peer in ('onednn_ms', 'xnnpack_ms')}
-            for key, runs in rounds.items()}
+        for name, r in runs.items():
+            m = re.match(r'network/([^/]+)/(\d+)x\d+/threads:(\d+)$', name)
+            if m:
+                key = (peer, m.group(1), int(m.group(2)), int(m.group(3)))
+                rounds.setdefault(key, []).append(r['ms'])
+    return {key: statistics.median(v) for key, v in rounds.items()}
+
+
+def load_python_peers(directory):
+    """(peer, model, size, threads) -> {'ms', 'overhead_ms'}: medians over the rounds; and
+    (peer, model, size) -> why a timing failed."""
+    rounds, errors = {}, {}
+    for threads in THREADS:
+        for r in read_jsonl(os.path.join(directory, f'peers_{threads}.jsonl')):
+            if 'ms' in r:
+                rounds.setdefault((r['peer'], r['model'], r['size'], r['threads']), []).append(r)
+            elif 'error' in r:
+                errors[(r['peer'], r['model'], r['size'])] = r['error']
+    result = {}
+    for key, runs in rounds.items():
+        overheads = [r['overhead_ms'] for r in runs if r.get('overhead_ms') is not None]
+        result[key] = {'ms': statistics.median(r['ms'] for r in runs),
+                       'overhead_ms': statistics.median(overheads) if overheads else None}
+    return result, errors
+
+
+def load_agreement(directory):
+    """Each peer's version and settings, its agreement with lmnet per (model, size) (the largest
+    over the thread counts), and the cases it skipped with the reason."""
+    peers, agreement, skipped = {}, {}, {}
+    for path in sorted(glob.glob(os.path.join(directory, 'agreement_*.jsonl'))):
+        for r in read_jsonl(path):
+            name = r['peer']
+            info = peers.setdefault(name, {'version': '', 'settings': ''})
+            if r.get('version'):
+                info['version'] = r['version']
+            for field in ('settings', 'tool_of'):
+                if r.get(field):
+                    info[field] = r[field]
+            if 'not_installed' in r:
+                info['not_installed'] = r['not_installed']
+            if 'model' not in r:
+                continue
+            key = (name, r['model'], r['size'])
+            if 'skipped' in r:
+                skipped[key] = r['skipped']
+            elif 'max_rel_err' in r:
+                agreement[key] = max(agreement.get(key, 0.0), r['max_rel_err'])
+    for r in read_jsonl(os.path.join(directory, 'versions.jsonl')):
+        if 'peer' in r:
+            info = peers.setdefault(r['peer'], {'version': '', 'settings': ''})
+            info['package'] = r['package']
+    return peers, agreement, skipped
+
+
+def export_errors(directory):
+    """(model, size) -> why the ONNX export (which every Python peer converts from) failed."""
+    return {(r['model'], r['size']): r['error']
+            for r in read_jsonl(os.path.join(directory, 'export.jsonl')) if 'error' in r}
 
 
 def layer_rows(simd, onednn, xnnpack, peak, paired):
@@ -153,20 +227,22 @@ def plot(directory, networks, layers, peak):
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    fig, (a, b) = plt.subplots(2, 1, figsize=(12, 9))
+    fig, (a, b) = plt.subplots(2, 1, figsize=(13, 10))
     labels = [f"{n['model']} {n['size']}\nthreads={n['threads']}" for n in networks]
     xs = range(len(networks))
-    width = 0.27
-    for i, (key, name) in enumerate([('lmnet_ms', 'lmnet simd'), ('onednn_ms', 'PyTorch oneDNN'),
-                                     ('xnnpack_ms', 'PyTorch XNNPACK')]):
-        a.bar([x + (i - 1) * width for x in xs], [n[key] or 0 for n in networks], width,
-              label=name)
+    series = [('lmnet', 'lmnet simd')] + [(p, p) for p in peer_order(networks)]
+    width = 0.9 / len(series)
+    for i, (key, name) in enumerate(series):
+        values = [n['lmnet_ms'] if key == 'lmnet' else n['peers'].get(key) for n in networks]
+        a.bar([x + (i - (len(series) - 1) / 2) * width for x in xs], [v or 0 for v in values],
+              width, label=name)
     a.set_yscale('log')
     a.set_ylabel('batch-1 latency, ms (log)')
     a.set_xticks(list(xs))
     a.set_xticklabels(labels, fontsize=7)
-    a.legend()
-    a.set_title('Networks: median latency')
+    a.legend(fontsize=7, ncol=5)
+    a.set_title('Networks: median latency over the rounds (no bar: the peer was skipped)')
+    width = 0.27
     mb = [r for r in layers if r['network'].startswith('mobilenet_v2')]
     xs = range(len(mb))
     for i, (key, name) in enumerate([('lmnet_us', 'lmnet'), ('onednn_us', 'oneDNN'),
@@ -217,8 +293,7 @@ def done_when_lines(networks, fractions, rss_path, weight_read, threads_speedup)
     if os.path.exists(rss_path):
         lines.append('check mobilenet_v2 224x224 threads=1 ' + open(rss_path).read().strip())
     small = by_case.get(('mobilenet_v2', 32, 1))
-    best = min((v for v in (small['onednn_ms'], small['xnnpack_ms']) if v), default=None) \
-        if small else None
+    best = small['best_ms'] if small else None
     if weight_read and small and small['lmnet_ms'] and best:
         # At 32x32 the weights dominate: an inference reads every one of them once, so one read
         # of the packed weights is a floor no fp32 kernel on this machine can go under.
@@ -229,44 +304,153 @@ def done_when_lines(networks, fractions, rss_path, weight_read, threads_speedup)
     return lines
 
 
+def peer_order(networks):
+    """The peers timed on any network, in the order of the tables."""
+    seen = {p for n in networks for p in n['peers']}
+    known = NATIVE_PEERS + PYTHON_PEERS
+    return [p for p in known if p in seen] + sorted(seen - set(known))
+
+
+def network_rows(simd, native, python_peers):
+    rows = []
+    for model, size in CASES:
+        for threads in THREADS:
+            r = simd.get(f'network/{model}/{size}x{size}/threads:{threads}')
+            peers = {}
+            overheads = {}
+            for (peer, m, sz, t), ms in native.items():
+                if (m, sz, t) == (model, size, threads):
+                    peers[peer] = ms
+            for (peer, m, sz, t), v in python_peers.items():
+                if (m, sz, t) == (model, size, threads):
+                    peers[peer] = v['ms']
+                    overheads[peer] = v['overhead_ms']
+            best = min(peers, key=peers.get) if peers else None
+            lmnet_ms = r['ms'] if r else None
+            rows.append({'model': model, 'size': size, 'threads': threads, 'lmnet_ms': lmnet_ms,
+                         'lmnet_range': r['ms_range'] if r else None, 'peers': peers,
+                         'overheads': overheads, 'best': best,
+                         'best_ms': peers[best] if best else None,
+                         'ratio': ratio(lmnet_ms, peers[best]) if best else None})
+    return rows
+
+
+def skipped_lines(peers, agreement, skipped, networks, exported, timing_errors):
+    """One line per peer and model that was not measured, with the reason."""
+    lines = []
+    timed = {(p, n['model'], n['size']) for n in networks for p in n['peers']}
+    names = set(peers) | {p for p, _, _ in timing_errors}
+    for name in [p for p in NATIVE_PEERS + PYTHON_PEERS if p in names] + \
+            sorted(names - set(NATIVE_PEERS + PYTHON_PEERS)):
+        for model, size in CASES:
+            key = (name, model, size)
+            if key in timed:
+                continue
+            tool_of = peers.get(name, {}).get('tool_of')
+            if key in timing_errors:
+                why = timing_errors[key]
+            elif name not in peers:
+                continue
+            elif tool_of:  # a peer's benchmark tool runs the models the peer prepared
+                if (tool_of, model, size) not in agreement:
+                    continue  # the peer's own line says why
+                why = 'no timing came back (see peers.log)'
+            elif key in skipped:
+                why = skipped[key]
+            elif 'not_installed' in peers[name]:
+                why = peers[name]['not_installed']
+            elif (model, size) in exported:
+                why = f'the ONNX export it converts from failed: {exported[(model, size)]}'
+            elif key in agreement:
+                why = 'agrees with lmnet but no timing came back (see peers.log)'
+            else:
+                why = 'no result (see agreement.log)'
+            lines.append(f'skipped {name} {model} {size}x{size}: {why}')
+    return lines
+
+
+def overhead_lines(networks):
+    """Per Python peer and thread count: the empty model's per-call time for each input shape."""
+    lines = []
+    for peer in peer_order(networks):
+        for threads in THREADS:
+            shapes = {}
+            for n in networks:
+                o = n['overheads'].get(peer)
+                if n['threads'] == threads and o is not None:
+                    channels = 3 if n['model'] == 'mobilenet_v2' else 1
+                    shapes[f"1x{channels}x{n['size']}x{n['size']}"] = o
+            if shapes:
+                lines.append(f'overhead {peer} threads={threads} ' +
+                             ' '.join(f'{k}={v:.4f}' for k, v in shapes.items()))
+    return lines
+
+
+def peer_table(peers, agreement):
+    order = [p for p in NATIVE_PEERS + PYTHON_PEERS if p in peers] + \
+        sorted(set(peers) - set(NATIVE_PEERS + PYTHON_PEERS))
+    lines = ['| peer | version | how it runs | max_rel_err against lmnet (worst network) |',
+             '|---|---|---|---:|']
+    for name in order:
+        info = peers[name]
+        version = ' / '.join(v for v in (info.get('version'), info.get('package')) if v) or '-'
+        settings = info.get('settings') or NATIVE_SETTINGS.get(name, '')
+        errors = [e for (p, _, _), e in agreement.items() if p == name]
+        worst = f'{max(errors):.1e}' if errors else '-'
+        if info.get('tool_of'):
+            version, worst = f"({info['tool_of']})", f"({info['tool_of']})"
+        lines.append(f'| {name} | {version} | {settings} | {worst} |')
+    return lines
+
+
+NATIVE_SETTINGS = {
+    'onednn': 'C++: a chain of oneDNN primitives built from lmnet\'s plan and folded weights '
+              '(bench/bench_onednn_network.cpp): NHWC activations, weights in the layout each '
+              'primitive asks for, ReLU/ReLU6 as eltwise post-ops, residual adds as sum post-ops; '
+              'OpenMP threads',
+    'xnnpack': 'C++: XNNPACK\'s subgraph API built from lmnet\'s plan and folded weights '
+               '(bench/bench_xnnpack_network.cpp), the runtime TFLite\'s delegate uses; '
+               'ReLU/ReLU6 as output clamps; the caller thread, or a pthreadpool of n',
+}
+
+
 def main():
     directory = sys.argv[1]
     simd = load_benchmarks(os.path.join(directory, 'simd.json'))
     onednn = load_benchmarks(os.path.join(directory, 'onednn.json'))
     xnnpack = load_benchmarks(os.path.join(directory, 'xnnpack.json'))
-    torch = load_torch(directory)
     # The better of the two peaks (before and after the layers): one read in a slow spell of a
     # shared machine would flatter every layer's fraction of it.
     peak = simd.get('peak/fma', {}).get('best_gflops', 0.0)
     layers = layer_rows(simd, onednn, xnnpack, peak, paired_fractions(directory))
-
-    networks = []
-    for model, size in CASES:
-        for threads in THREADS:
-            r = simd.get(f'network/{model}/{size}x{size}/threads:{threads}')
-            t = torch.get((model, size, threads), {})
-            lmnet_ms = r['ms'] if r else None
-            best = min(t.get('onednn_ms', float('inf')), t.get('xnnpack_ms', float('inf')))
-            networks.append({'model': model, 'size': size, 'threads': threads,
-                             'lmnet_ms': lmnet_ms, 'lmnet_range': r['ms_range'] if r else None,
-                             'onednn_ms': t.get('onednn_ms'),
-                             'xnnpack_ms': t.get('xnnpack_ms'),
-                             'ratio': lmnet_ms / best if lmnet_ms and best < float('inf') else None})
+    python_peers, timing_errors = load_python_peers(directory)
+    networks = network_rows(simd, load_native(directory), python_peers)
+    peers, agreement, skipped = load_agreement(directory)
+    order = peer_order(networks)
 
     wide = [r for r in layers if pointwise_inputs(r['shape']) >= 64]
     fractions = [r['fraction'] for r in wide]
     best_fraction = max(fractions) if fractions else 0.0
 
-    lines = []
-    lines.append('| network | input | threads | lmnet ms | lmnet ms, rounds | PyTorch oneDNN ms | '
-                 'PyTorch XNNPACK ms | lmnet / best peer |')
-    lines.append('|---|---|---:|---:|---:|---:|---:|---:|')
+    lines = peer_table(peers, agreement)
+    lines.append('')
+    lines.append('Milliseconds per inference, batch 1, the median over rounds; for the Python '
+                 'peers, the time of one call of an empty model in the same API follows in '
+                 'parentheses (included in the time, not subtracted).')
+    lines.append('')
+    lines.append('| network | input | threads | lmnet ms | lmnet ms, rounds | ' +
+                 ' | '.join(order) + ' | best peer | lmnet / best peer |')
+    lines.append('|---|---|---:|---:|---:|' + '---:|' * len(order) + '---|---:|')
     for n in networks:
         spread = '-' if n['lmnet_range'] is None else \
             f"{n['lmnet_range'][0]:.3f} to {n['lmnet_range'][1]:.3f}"
+        cells = []
+        for p in order:
+            v, o = n['peers'].get(p), n['overheads'].get(p)
+            cells.append(fmt(v, 3) + (f' ({o:.3f})' if v is not None and o is not None else ''))
         lines.append(f"| {n['model']} | {n['size']}x{n['size']} | {n['threads']} | "
-                     f"{fmt(n['lmnet_ms'], 3)} | {spread} | {fmt(n['onednn_ms'], 3)} | "
-                     f"{fmt(n['xnnpack_ms'], 3)} | {fmt(n['ratio'], 2)} |")
+                     f"{fmt(n['lmnet_ms'], 3)} | {spread} | " + ' | '.join(cells) +
+                     f" | {n['best'] or '-'} | {fmt(n['ratio'], 2)} |")
     lines.append('')
     lines.append('| layer (network, node, shape) | same shape | lmnet us | lmnet GFLOP/s | '
                  'of peak | oneDNN us | XNNPACK us |')
@@ -308,11 +492,22 @@ def main():
     for line in done_when_lines(networks, fractions, rss_path, weight_read,
                                 paired_threads_speedup(directory)):
         print(line)
+    print(f'peak_gflops={peak:.1f} pointwise_best_fraction={best_fraction:.3f}')
+    for line in overhead_lines(networks):
+        print(line)
     for n in networks:
         print(f"network {n['model']} {n['size']}x{n['size']} threads={n['threads']} "
-              f"lmnet_ms={fmt(n['lmnet_ms'], 3)} onednn_ms={fmt(n['onednn_ms'], 3)} "
-              f"xnnpack_ms={fmt(n['xnnpack_ms'], 3)} ratio_best={fmt(n['ratio'], 3)}")
-    print(f'peak_gflops={peak:.1f} pointwise_best_fraction={best_fraction:.3f}')
+              f"lmnet_ms={fmt(n['lmnet_ms'], 3)} best_peer={n['best'] or '-'} "
+              f"best_peer_ms={fmt(n['best_ms'], 3)} ratio_best={fmt(n['ratio'], 3)} peers=" +
+              ','.join(f'{p}:{n["peers"][p]:.3f}' for p in order if p in n['peers']))
+    for (peer, model, size), e in sorted(agreement.items(), key=lambda kv: (
+            (NATIVE_PEERS + PYTHON_PEERS).index(kv[0][0])
+            if kv[0][0] in NATIVE_PEERS + PYTHON_PEERS else 99, CASES.index(kv[0][1:])
+            if kv[0][1:] in CASES else 99)):
+        print(f'agreement {peer} {model} {size}x{size} max_rel_err={e:.1e}')
+    for line in skipped_lines(peers, agreement, skipped, networks, export_errors(directory),
+                              timing_errors):
+        print(line)
 
 
 if __name__ == '__main__':

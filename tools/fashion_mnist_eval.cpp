@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // lmnet_fashion_mnist: classifies Fashion-MNIST test images with a trained model through lmnet's
 // reference backend (or the simd one), reading the dataset with the C++ reader
-// (examples/fashion_mnist.hpp).
+// (support/fashion_mnist.hpp).
 // tools/check_accuracy.py compares its logits and predictions with PyTorch's.
 //
 //   lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] [--count N]
-//                       [--threads N] [--backend reference|simd] [--logits FILE] [--inputs FILE]
+//                       [--threads N] [--backend reference|simd|int8|int8-reference]
+//                       [--logits FILE] [--inputs FILE]
+//
+// The int8 backends read a calibrated file (lmnet_quantize).
 //
 // Prints "<model> images=N correct=C accuracy=A seconds=S". --logits writes the N x 10 logits,
 // --inputs the preprocessed N x 32 x 32 images (float32), both in this machine's byte order.
@@ -36,7 +39,7 @@ void write_floats(const std::string& path, const std::vector<float>& values) {
 int usage() {
   std::fprintf(stderr,
                "usage: lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] "
-               "[--count N] [--threads N] [--backend reference|simd] [--logits FILE] "
+               "[--count N] [--threads N] [--backend reference|simd|int8|int8-reference] [--logits FILE] "
                "[--inputs FILE]\n");
   return 2;
 }
@@ -62,7 +65,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--threads") {
       threads = std::max(1, std::atoi(value));
     } else if (arg == "--backend" &&
-               (value == std::string("reference") || value == std::string("simd"))) {
+               (value == std::string("reference") || value == std::string("simd") ||
+                value == std::string("int8") || value == std::string("int8-reference"))) {
       backend = value;
     } else if (arg == "--logits") {
       logits_path = value;
@@ -80,11 +84,17 @@ int main(int argc, char** argv) {
     const std::vector<float> inputs = fashion_mnist::preprocess(test, first, count);
     const bool known = fashion_mnist::with_model(
         name, [&]<const auto & Net>() {
-          const auto result = backend == "simd"
-                                  ? examples::classify<Net, lmnet::backend::simd<>>(
-                                        lmnet::safetensors(weights), inputs, count, threads)
-                                  : examples::classify<Net, lmnet::backend::reference>(
-                                        lmnet::safetensors(weights), inputs, count, threads);
+          auto run = [&]<class Backend>() {
+            return examples::classify<Net, Backend>(lmnet::safetensors(weights), inputs, count,
+                                                    threads);
+          };
+          using lmnet::backend::int8;
+          const auto result =
+              backend == "simd"   ? run.template operator()<lmnet::backend::simd<>>()
+              : backend == "int8" ? run.template operator()<int8<lmnet::backend::simd<>>>()
+              : backend == "int8-reference"
+                  ? run.template operator()<int8<lmnet::backend::reference>>()
+                  : run.template operator()<lmnet::backend::reference>();
           std::size_t correct = 0;
           for (std::size_t i = 0; i < count; ++i)
             correct += result.predictions[i] == test.labels[first + i];

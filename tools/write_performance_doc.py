@@ -18,7 +18,8 @@ def main():
     machine = open(os.path.join(directory, 'machine.txt')).read().strip()
     tables = open(os.path.join(directory, 'performance.md')).read().strip()
     report = open(os.path.join(directory, 'report.txt')).read().strip().splitlines()
-    final = [line for line in report if line.startswith(('check ', 'network ', 'peak_gflops='))]
+    final = [line for line in report if line.startswith(
+        ('check ', 'peak_gflops=', 'overhead ', 'network ', 'agreement ', 'skipped '))]
     plot = os.path.exists(os.path.join(directory, 'performance.png'))
     generated = '\n'.join([BEGIN, '', machine, '', '```', *final, '```', '', tables, ''] +
                           (['![lmnet against its peers](performance.png)', ''] if plot else []) +

@@ -8,6 +8,9 @@
 #include <lmnet/io/bind.hpp>
 #include <lmnet/io/weight_source.hpp>
 #include <lmnet/network/compile.hpp>
+#include <lmnet/quantization/calibration.hpp>
+#include <lmnet/quantization/quantize.hpp>
+#include <lmnet/quantization/storage.hpp>
 
 #include <cmath>
 #include <span>
@@ -23,7 +26,8 @@ namespace lmnet {
 ///     std::span<const float> logits = m.infer(image);      // (H, W, C) floats in, no allocation
 ///
 /// Memory (weights, activation arena for `max_batch` images) is allocated by the constructor and
-/// never during inference. Outputs are views of the arena, valid until the next call.
+/// never during inference. Outputs are views of the arena, valid until the next call. `infer`
+/// before a successful `load` is an `lmnet::error`.
 template <const auto& Net, class Backend = backend::reference,
           compile_options Options = compile_options{}>
 class model {
@@ -39,21 +43,60 @@ class model {
   explicit model(int max_batch = 1, EngineArgs&&... engine_args)
       : engine_(check_batch(max_batch), static_cast<EngineArgs&&>(engine_args)...) {}
 
-  /// Binds weights by PyTorch name, folds batch norm and packs them for the backend.
+  /// Whether the backend runs in int8 (backend::int8<...>): it then needs quant params.
+  static constexpr bool quantized = requires { engine_type::quantized; };
+
+  /// Binds weights by PyTorch name, folds batch norm and packs them for the backend. An int8
+  /// model reads the quant params stored beside the weights (quantization/storage.hpp) too.
   template <WeightSource S>
   void load(S&& source) {
     aligned_buffer folded(plan.weight_floats);
+    if constexpr (quantized) {
+      const tensor_spec params = quantization_tensor(plan);
+      value_quantization values = read_quantization(plan, source);
+      bind_weights(plan, source, folded.span(), {&params, 1});
+      load_engine(folded.span(), std::move(values));
+    } else {
+      bind_weights(plan, source, folded.span());
+      load_engine(folded.span());
+    }
+  }
+
+  /// An int8 model from fp32 weights: calibrates on `calibration_images` (NHWC floats, one
+  /// after another, like those the model will see) and quantizes (docs/quantization.md).
+  template <WeightSource S>
+    requires quantized
+  void load(S&& source, std::span<const float> calibration_images,
+            quantization_options options = {}) {
+    aligned_buffer folded(plan.weight_floats);
     bind_weights(plan, source, folded.span());
-    engine_.load(folded.span());
+    load_engine(folded.span(),
+                calibrate_quantization(plan, folded.span(), calibration_images, options));
   }
 
   /// Loads weights already in the canonical folded layout (see io/bind.hpp).
   void load_folded(std::span<const float> folded) {
-    if (folded.size() != plan.weight_floats) {
-      throw error("folded weights hold " + std::to_string(folded.size()) +
-                  " floats, the network needs " + std::to_string(plan.weight_floats));
+    if constexpr (quantized) {
+      throw error("an int8 model needs quant params: load_folded(folded, quant params)");
+    } else {
+      check_folded(folded);
+      load_engine(folded);
     }
-    engine_.load(folded);
+  }
+
+  /// An int8 model from folded weights and the quant params of every tensor.
+  void load_folded(std::span<const float> folded, value_quantization values)
+    requires quantized
+  {
+    check_folded(folded);
+    load_engine(folded, std::move(values));
+  }
+
+  /// The quant params an int8 model runs with (to store them: quantization/storage.hpp).
+  const value_quantization& quantization() const
+    requires quantized
+  {
+    return values_;
   }
 
   /// Runs one image of `input_shape` (NHWC floats) and returns its output.
@@ -68,6 +111,7 @@ class model {
   /// hook of lmnet::profile; backends without steps, CUDA, take no_step_observer only).
   template <StepObserver Observer>
   std::span<const float> infer(std::span<const float> images, int batch, Observer&& observer) {
+    if (!loaded_) throw error("infer() before load(): call load() (or load_folded()) first");
     if (batch < 1 || batch > engine_.max_batch()) {
       throw error("batch of " + std::to_string(batch) + " images, the model was built for 1 to " +
                   std::to_string(engine_.max_batch()));
@@ -102,7 +146,29 @@ class model {
     return max_batch;
   }
 
+  static void check_folded(std::span<const float> folded) {
+    if (folded.size() != plan.weight_floats) {
+      throw error("folded weights hold " + std::to_string(folded.size()) +
+                  " floats, the network needs " + std::to_string(plan.weight_floats));
+    }
+  }
+
+  // A failed engine load may leave weights half packed: the model stays unloaded until it succeeds.
+  void load_engine(std::span<const float> folded) {
+    loaded_ = false;
+    engine_.load(folded);
+    loaded_ = true;
+  }
+  void load_engine(std::span<const float> folded, value_quantization values) {
+    loaded_ = false;
+    engine_.load(quantize_network(plan, folded, values));
+    values_ = std::move(values);
+    loaded_ = true;
+  }
+
   engine_type engine_;
+  bool loaded_ = false;
+  value_quantization values_;  // int8 models only
 };
 
 }  // namespace lmnet

@@ -228,7 +228,13 @@ TEST_CASE("model: weight loading names the tensor that is wrong") {
   {
     weights w;
     w.add("0.weight", {3, 2, 3, 3});
-    CHECK_THROWS_WITH_AS(m.load(w.map), "lmnet: missing tensor '0.bias'", lmnet::error);
+    CHECK_THROWS_WITH_AS(m.load(w.map),
+                         "lmnet: the tensor names differ from the network's (3 missing, 0 "
+                         "unexpected):\n"
+                         "  missing tensor '0.bias' (expected shape [3])\n"
+                         "  missing tensor '2.weight' (expected shape [4, 36])\n"
+                         "  missing tensor '2.bias' (expected shape [4])",
+                         lmnet::error);
   }
   {
     weights w = full();
@@ -241,7 +247,8 @@ TEST_CASE("model: weight loading names the tensor that is wrong") {
     weights w = full();
     w.add("3.weight", {4});
     CHECK_THROWS_WITH_AS(m.load(w.map),
-                         "lmnet: unexpected tensor '3.weight': no layer of the network reads it",
+                         "lmnet: unexpected tensor '3.weight' [4]: no layer of the network reads "
+                         "it",
                          lmnet::error);
   }
   {
@@ -264,7 +271,8 @@ TEST_CASE("model: weight loading names the tensor that is wrong") {
     model<bn_net> b;
     CHECK_THROWS_WITH_AS(
         b.load(w.map),
-        "lmnet: tensor '1.running_var' has a negative variance (-2.000000) at index 1",
+        "lmnet: tensor '1.running_var' has variance -2 at index 1: batch norm needs variance + "
+        "eps > 0 (eps = 1e-05)",
         lmnet::error);
   }
 }

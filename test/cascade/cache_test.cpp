@@ -10,8 +10,11 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <optional>
 #include <random>
+#include <tuple>
 #include <vector>
 
 using namespace lmnet;
@@ -222,4 +225,174 @@ TEST_CASE("a cascade behind a perceptual cache: near-duplicate images skip both 
   CHECK(classifier.last_hit());
   CHECK(dual.stats().images == 1);
   CHECK(memory.stats().near_hits == 1);
+}
+
+namespace {
+/// A 28x28 picture on black: a disc and stripes, lit unevenly, inside a black border.
+std::vector<std::uint8_t> picture(std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::uint8_t> image(28 * 28, 0);
+  const int cy = 12 + static_cast<int>(rng() % 4), cx = 12 + static_cast<int>(rng() % 4);
+  for (int y = 3; y < 25; ++y) {
+    for (int x = 3; x < 25; ++x) {
+      if ((y - cy) * (y - cy) + (x - cx) * (x - cx) < 60 || (y > 18 && (x + y) % 4 < 2))
+        image[static_cast<std::size_t>(y * 28 + x)] = static_cast<std::uint8_t>(90 + rng() % 160);
+    }
+  }
+  return image;
+}
+
+std::vector<std::uint8_t> moved(const std::vector<std::uint8_t>& image, int dy, int dx) {
+  std::vector<std::uint8_t> out(image.size(), 0);
+  for (int y = 0; y < 28; ++y) {
+    for (int x = 0; x < 28; ++x) {
+      const int sy = y - dy, sx = x - dx;
+      if (sy >= 0 && sy < 28 && sx >= 0 && sx < 28)
+        out[static_cast<std::size_t>(y * 28 + x)] = image[static_cast<std::size_t>(sy * 28 + sx)];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("centred keys: a copy moved by a pixel or two hits, without running the model") {
+  test::scripted_model model({{0.0f, 4.0f}});
+  result_cache<prediction, perceptual_key> memory(
+      {.capacity = 64, .radius = 6, .max_thumbnail_distance = 6.0f});
+  cached classifier(model, memory, centred_key_of{28, 28, 1, {.dead_zone = 4.0f}});
+  // The frame's own key, for comparison: a moved copy is a different picture to it.
+  result_cache<prediction, perceptual_key> frame_memory(
+      {.capacity = 64, .radius = 6, .max_thumbnail_distance = 6.0f});
+  cached frame_classifier(model, frame_memory, perceptual_key_of{28, 28, 1, {.dead_zone = 4.0f}});
+  const std::vector<float> input = test::scripted_input(0);
+  const std::vector<std::uint8_t> image = picture(1);
+  classifier.classify(input, std::span<const std::uint8_t>(image));
+  frame_classifier.classify(input, std::span<const std::uint8_t>(image));
+  const std::size_t runs = model.seen.size();
+  int frame_hits = 0;
+  for (int dy = -2; dy <= 2; ++dy) {
+    for (int dx = -2; dx <= 2; ++dx) {
+      CAPTURE(dy);
+      CAPTURE(dx);
+      const std::vector<std::uint8_t> copy = moved(image, dy, dx);
+      CHECK(classifier.classify(input, std::span<const std::uint8_t>(copy)).label == 1);
+      CHECK(classifier.last_hit());
+      frame_classifier.classify(input, std::span<const std::uint8_t>(copy));
+      frame_hits += frame_classifier.last_hit();
+    }
+  }
+  CHECK(model.seen.size() == runs + 25 - frame_hits);  // only the frame's misses ran the model
+  CHECK(memory.stats().near_hits == 24);
+  CHECK(frame_hits <= 5);
+}
+
+TEST_CASE("a distinct picture that shares a hash is refused by the thumbnail, and counted") {
+  // Exactly half as bright (even grey levels halved): every brightness step keeps its sign and
+  // the brightness centre stays, so the centred hash (no dead zone) is the same; the thumbnail is
+  // not.
+  std::vector<std::uint8_t> image = picture(2);
+  for (auto& p : image) p = static_cast<std::uint8_t>(p & 0xFE);
+  std::vector<std::uint8_t> dimmer = image;
+  for (auto& p : dimmer) p = static_cast<std::uint8_t>(p / 2);
+  const centred_key_of key_of{28, 28, 1};
+  const perceptual_key bright = key_of(image), dim = key_of(dimmer);
+  REQUIRE(bright.hash == dim.hash);
+  REQUIRE(thumbnail_distance(bright.view, dim.view) > 10.0f);
+  for (int radius : {0, 6}) {
+    CAPTURE(radius);
+    result_cache<prediction, perceptual_key> memory(
+        {.capacity = 16, .radius = radius, .max_thumbnail_distance = 6.0f});
+    memory.insert(bright, value_of(1));
+    CHECK_FALSE(memory.find(dim).has_value());
+    CHECK(memory.stats().collisions == 1);
+    CHECK(*memory.find(bright) == value_of(1));
+  }
+  // Without the confirmation, the paper's dictionary answers for the other picture.
+  result_cache<prediction, perceptual_key> dictionary({.capacity = 16});
+  dictionary.insert(bright, value_of(1));
+  CHECK(dictionary.find(dim).has_value());
+}
+
+TEST_CASE("a radius lookup answers with the confirmed entry whose thumbnail is nearest") {
+  // Against a search of every stored key: entries within the radius whose thumbnails pass,
+  // ranked by thumbnail difference, then hash distance, then the identical input first. Half the
+  // hashes cluster (many candidates to rank), half are spread (a block's only candidate); queries
+  // lie 0 to radius + 1 bits from a stored key; sizes are not multiples of the scan's blocks.
+  std::mt19937_64 rng(17);
+  constexpr int radius = 4;
+  for (std::size_t stored : {5u, 32u, 100u, 333u}) {
+    CAPTURE(stored);
+    result_cache<prediction, perceptual_key> memory(
+        {.capacity = 1024, .radius = radius, .max_thumbnail_distance = 20.0f});
+    std::vector<perceptual_key> keys;
+    for (std::size_t i = 0; i < stored; ++i) {
+      const std::uint64_t hash = i % 2 ? rng() : (rng() & 0xFF) | (std::uint64_t{0xAB} << 56);
+      perceptual_key k{hash, i, {}};
+      for (auto& p : k.view.pixels) p = static_cast<std::uint8_t>(100 + rng() % 40);
+      memory.insert(k, {static_cast<std::int32_t>(i), 1.0f});
+      keys.push_back(k);
+    }
+    for (int query = 0; query < 300; ++query) {
+      perceptual_key q = keys[rng() % stored];
+      for (int flips = static_cast<int>(rng() % (radius + 2)); flips > 0;) {
+        const std::uint64_t bit = std::uint64_t{1} << (rng() % 64);
+        if ((q.hash ^ keys[static_cast<std::size_t>(q.check)].hash) & bit) continue;
+        q.hash ^= bit;
+        --flips;
+      }
+      if (rng() % 2) q.check = 1000000;
+      for (auto& p : q.view.pixels) p = static_cast<std::uint8_t>(p + rng() % 7 - 3);
+      std::optional<std::size_t> expected;
+      std::tuple<float, int, bool> best{};
+      bool refused = false;
+      for (std::size_t i = 0; i < stored; ++i) {
+        const int distance = hamming_distance(keys[i].hash, q.hash);
+        if (distance > radius) continue;
+        const float difference = thumbnail_distance(keys[i].view, q.view);
+        if (difference > 20.0f) {
+          refused = true;
+          continue;
+        }
+        const std::tuple<float, int, bool> rank{difference, distance, keys[i].check != q.check};
+        if (!expected || rank < best) expected = i, best = rank;
+      }
+      const cache_stats before = memory.stats();
+      const auto hit = memory.find(q);
+      REQUIRE(hit.has_value() == expected.has_value());
+      if (hit) CHECK(hit->label == static_cast<std::int32_t>(*expected));
+      CHECK(memory.stats().collisions - before.collisions == (!expected && refused ? 1u : 0u));
+    }
+  }
+  // Equal hashes and thumbnails: the identical input answers, not a near one stored before it.
+  for (int twin_radius : {0, 2}) {
+    result_cache<prediction, perceptual_key> twins(
+        {.capacity = 4, .radius = twin_radius, .max_thumbnail_distance = 1.0f});
+    twins.insert(perceptual(5, 1, 50), value_of(1));
+    twins.insert(perceptual(5, 2, 50), value_of(2));
+    CHECK(*twins.find(perceptual(5, 2, 50)) == value_of(2));
+    CHECK(*twins.find(perceptual(5, 1, 50)) == value_of(1));
+    CHECK(twins.stats().near_hits == 0);
+  }
+}
+
+TEST_CASE("the cached wrapper remembers only answers at least as sure as min_probability") {
+  // Row 0: p = 0.993 for class 1; row 1: p = 0.62 for class 1.
+  test::scripted_model model({{0.0f, 5.0f}, {0.0f, 0.5f}});
+  result_cache<prediction> memory({.capacity = 8});
+  cached classifier(model, memory, exact_key_of{}, {.min_probability = 0.9f});
+  const std::vector<float> sure = test::scripted_input(0), unsure = test::scripted_input(1);
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    classifier.classify(sure);
+    classifier.classify(unsure);
+  }
+  CHECK(model.seen == std::vector<int>{0, 1, 1});  // the unsure answer was asked for twice
+  CHECK(memory.size() == 1);
+  CHECK(memory.stats().insertions == 1);
+  for (float wrong : {-0.1f, 1.5f, std::numeric_limits<float>::quiet_NaN()}) {
+    CHECK_THROWS_WITH_AS(cached(model, memory, exact_key_of{}, {.min_probability = wrong}),
+                         doctest::Contains("min_probability"), lmnet::error);
+  }
+  CHECK_THROWS_WITH_AS((result_cache<prediction, perceptual_key>(
+                           {.max_thumbnail_distance = std::numeric_limits<float>::quiet_NaN()})),
+                       doctest::Contains("NaN"), lmnet::error);
 }

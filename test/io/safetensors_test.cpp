@@ -4,6 +4,7 @@
 // the same values), and one test per malformed-file case, each checking the error message.
 #include "test_utils.hpp"
 
+#include <lmnet/io/inspect.hpp>
 #include <lmnet/io/safetensors.hpp>
 #include <lmnet/lmnet.hpp>
 
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,26 @@ std::vector<float> read(safetensors& s, const std::string& name, std::vector<std
   std::vector<float> out(n);
   s.read(name, shape, out);
   return out;
+}
+
+// A file of F32 tensors holding `values` where given by name, ones elsewhere.
+bytes file_of(const std::vector<tensor_spec>& tensors,
+              const std::map<std::string, std::vector<float>>& values = {}) {
+  std::string header = "{";
+  bytes data;
+  for (const tensor_spec& t : tensors) {
+    std::size_t n = 1;
+    for (auto d : t.shape) n *= static_cast<std::size_t>(d);
+    const auto given = values.find(t.name);
+    const std::size_t begin = data.size();
+    for (std::size_t i = 0; i < n; ++i)
+      append_f32(data, given == values.end() ? 1.0f : given->second[i]);
+    if (header.size() > 1) header += ",";
+    header += "\"" + t.name + "\":{\"dtype\":\"F32\",\"shape\":" + shape_string(t.shape);
+    header +=
+        ",\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+  }
+  return make_file(header + "}", data);
 }
 
 // One F32 tensor "w" of shape [2, 2] holding 1, 2, 3, 4.
@@ -178,6 +200,94 @@ TEST_CASE("safetensors: a model loaded from a file computes what it computes fro
                          Contains("test.safetensors: missing tensor '4.bias' (expected shape [4])"),
                          error);
   }
+}
+
+namespace {
+
+// A network whose blocks lack the `body` attribute of the file's names.
+inline constexpr auto flat_blocks = network{
+    input{4, 4, 2},
+    named("blocks",
+          sequential(pointwise_conv2d{.out = 4, .bias = true}, depthwise_conv2d{.bias = true})),
+    global_avg_pool{}, named("fc", dense{.out = 3})};
+
+}  // namespace
+
+TEST_CASE("safetensors: a name mismatch lists every missing and unexpected tensor at once") {
+  const bytes file = file_of({{"blocks.0.body.weight", {4, 2, 1, 1}},
+                              {"blocks.0.body.bias", {4}},
+                              {"blocks.1.body.weight", {4, 1, 3, 3}},
+                              {"blocks.1.body.bias", {4}},
+                              {"blocks.1.num_batches_tracked", {}},
+                              {"fc.weight", {3, 4}},
+                              {"fc.bias", {3}}});
+  model<flat_blocks> m;
+  CHECK_THROWS_WITH_AS(
+      m.load(open(file)),
+      "lmnet: test.safetensors: the tensor names differ from the network's (4 missing, 4 "
+      "unexpected):\n"
+      "  missing tensor 'blocks.0.weight' (expected shape [4, 2, 1, 1]); nearest in the file: "
+      "'blocks.0.body.weight' [4, 2, 1, 1]\n"
+      "  missing tensor 'blocks.0.bias' (expected shape [4]); nearest in the file: "
+      "'blocks.0.body.bias' [4]\n"
+      "  missing tensor 'blocks.1.weight' (expected shape [4, 1, 3, 3]); nearest in the file: "
+      "'blocks.1.body.weight' [4, 1, 3, 3]\n"
+      "  missing tensor 'blocks.1.bias' (expected shape [4]); nearest in the file: "
+      "'blocks.1.body.bias' [4]\n"
+      "  unexpected tensor 'blocks.0.body.bias' [4]: no layer of the network reads it\n"
+      "  unexpected tensor 'blocks.0.body.weight' [4, 2, 1, 1]: no layer of the network reads it\n"
+      "  unexpected tensor 'blocks.1.body.bias' [4]: no layer of the network reads it\n"
+      "  unexpected tensor 'blocks.1.body.weight' [4, 1, 3, 3]: no layer of the network reads it",
+      error);
+  // The same names as the network's load.
+  CHECK_NOTHROW(m.load(open(file_of(expected_tensors(plan_of<flat_blocks>)))));
+}
+
+TEST_CASE("safetensors: a batch-norm variance needs variance + eps > 0, named with its file") {
+  static constexpr auto net = network{input{2, 2, 1}, conv2d{.out = 2}, batch_norm{}};
+  const std::vector<tensor_spec> tensors = expected_tensors(plan_of<net>);
+  model<net> m;
+  auto with_variance = [&](float v) { return file_of(tensors, {{"1.running_var", {1.0f, v}}}); };
+  CHECK_THROWS_WITH_AS(m.load(open(with_variance(-2.0f))),
+                       "lmnet: test.safetensors: tensor '1.running_var' has variance -2 at index "
+                       "1: batch norm needs variance + eps > 0 (eps = 1e-05)",
+                       error);
+  CHECK_THROWS_WITH_AS(m.load(open(with_variance(-1e-5f))),
+                       Contains("has variance -1e-05 at index 1"), error);
+  CHECK_NOTHROW(m.load(open(with_variance(-0.5e-5f))));  // negative, but variance + eps > 0
+  CHECK_NOTHROW(m.load(open(with_variance(0.0f))));
+}
+
+TEST_CASE("compare_tensors: a network's tensors beside a file's, one row per name") {
+  bytes data = f32_data({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});  // 40 bytes, then an I64 counter
+  for (int i = 0; i < 8; ++i) data.push_back(std::byte{0});
+  const safetensors file = open(
+      make_file(R"({"a.weight":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                R"("a.bias":{"dtype":"I32","shape":[2],"data_offsets":[8,16]},)"
+                R"("b.weights":{"dtype":"F32","shape":[1,2],"data_offsets":[16,24]},)"
+                R"("c.weight":{"dtype":"F32","shape":[4],"data_offsets":[24,40]},)"
+                R"("x.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[40,48]}})",
+                data));
+  const std::vector<tensor_spec> expected = {
+      {"a.weight", {2}}, {"a.bias", {2}}, {"b.weight", {1, 2}}, {"c.weight", {3}}};
+  const tensor_comparison c = compare_tensors(expected, file.tensors());
+  CHECK(c.table ==
+        "status      tensor                 network  file\n"
+        "ok          a.weight               [2]      F32 [2]\n"
+        "dtype       a.bias                 [2]      I32 [2]     F32, F16 or BF16 expected\n"
+        "missing     b.weight               [1, 2]   -           nearest: b.weights\n"
+        "shape       c.weight               [3]      F32 [4]\n"
+        "unexpected  b.weights              -        F32 [1, 2]\n"
+        "unread      x.num_batches_tracked  -        I64 []\n"
+        "4 expected: 1 ok, 1 missing, 1 of another shape, 1 of another dtype; 1 unexpected\n");
+  CHECK(c.problems == 4);
+  CHECK(list_tensors(file) ==
+        "a.bias                 I32  [2]\n"
+        "a.weight               F32  [2]\n"
+        "b.weights              F32  [1, 2]\n"
+        "c.weight               F32  [4]\n"
+        "x.num_batches_tracked  I64  []\n"
+        "5 tensors, 11 values\n");
 }
 
 TEST_CASE("safetensors: reading checks names, shapes, dtypes and values") {
@@ -350,6 +460,27 @@ TEST_CASE("safetensors: malformed files are rejected with a message naming the p
     rejects_header(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
                    R"("b":{"dtype":"F16","shape":[2],"data_offsets":[4,8]}})",
                    "tensors 'a' (bytes [0, 16]) and 'b' (bytes [4, 8]) overlap");
+  }
+  SUBCASE("a control character in a tensor name") {
+    auto with_name = [](const std::string& name) {
+      return R"({")" + name + R"(":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
+    };
+    const std::string message = "lmnet: test.safetensors: tensor name ";
+    rejects_header(with_name(R"(a\u0000b)"),
+                   message + "'a\\u0000b' holds a control character at byte 1");
+    rejects_header(with_name(R"(blocks.0\u001f)"),
+                   message + "'blocks.0\\u001f' holds a control character at byte 8");
+    rejects_header(with_name("a\x7f"), message + "'a\\u007f' holds a control character at byte 1");
+    rejects_header(with_name(R"(\u0085x)"),
+                   message + "'\\u0085x' holds a control character at byte 0");  // C1, NEL
+    // Before any other check quotes the name (here, its unknown dtype).
+    rejects_header(R"({"\u0000":{"dtype":"F31","shape":[2,2],"data_offsets":[0,16]}})",
+                   message + "'\\u0000' holds a control character at byte 0");
+    // Printable non-ASCII names, and newlines in metadata values, are fine.
+    CHECK_NOTHROW(open(make_file(R"({"__metadata__":{"note":"two\nlines"},)"
+                                 R"("caf\u00e9\u00a0":{"dtype":"F32","shape":[2,2],)"
+                                 R"("data_offsets":[0,16]}})",
+                                 good_data)));
   }
   SUBCASE("empty tensors and the metadata may be anywhere") {
     CHECK_NOTHROW(open(

@@ -4,7 +4,7 @@
 // every duplicate perturbed.
 #pragma once
 
-#include "fashion_mnist.hpp"  // examples/: the dataset reader and the preprocessing
+#include "fashion_mnist.hpp"  // support/: the dataset reader and the preprocessing
 
 #include <lmnet/core/error.hpp>
 
@@ -60,7 +60,7 @@ inline image_set first(const image_set& set, std::size_t count) {
 }
 
 /// A network's input: the image zero-padded to 32 x 32, scaled to [0, 1] and normalised like the
-/// training script's (examples/fashion_mnist.hpp).
+/// training script's (support/fashion_mnist.hpp).
 using fashion_mnist::preprocess;
 
 /// A small deterministic generator (splitmix64), the same on every platform and library.
@@ -111,9 +111,10 @@ inline std::string_view perturbation_name(perturbation p) {
 /// - noise: every pixel plus an integer drawn uniformly from -4..4, clamped to 0..255 (sensor
 ///   noise of under 2% of the range);
 /// - shift: the whole image moved by one pixel up, down, left or right, the uncovered edge black.
+/// Each `round` draws them anew (round 0 makes the test's copies).
 inline void perturb(std::span<const std::uint8_t> image, std::span<std::uint8_t> out,
-                    perturbation kind, std::uint64_t index) {
-  splitmix64 rng(duplication_seed * 1000003 + index);
+                    perturbation kind, std::uint64_t index, std::uint64_t round = 0) {
+  splitmix64 rng(duplication_seed * 1000003 + index + (round << 32));
   if (kind == perturbation::none) {
     std::copy(image.begin(), image.end(), out.begin());
   } else if (kind == perturbation::noise) {
@@ -136,13 +137,15 @@ inline void perturb(std::span<const std::uint8_t> image, std::span<std::uint8_t>
   }
 }
 
-/// The duplicates of `originals`, perturbed: duplicate j is perturb(originals[sources[j]], j).
-inline image_set duplicates(const image_set& originals, perturbation kind) {
+/// The duplicates of `originals`, perturbed: duplicate j is perturb(originals[sources[j]], j,
+/// round).
+inline image_set duplicates(const image_set& originals, perturbation kind,
+                            std::uint64_t round = 0) {
   const std::vector<std::uint32_t> sources = duplicate_sources(originals.size());
   image_set set;
   std::vector<std::uint8_t> buffer(image_bytes);
   for (std::size_t j = 0; j < sources.size(); ++j) {
-    perturb(originals.image(sources[j]), buffer, kind, j);
+    perturb(originals.image(sources[j]), buffer, kind, j, round);
     set.append(buffer, originals.labels[sources[j]]);
   }
   return set;

@@ -108,6 +108,21 @@ def table(results, work, command):
             f'{float(r["macs_per_image"]) / 1e6:.2f} M | {float(r["ms_per_image"]):.3f} | '
             f'{100 * float(r["second_rate"]):.1f}% | {100 * float(r["hit_rate"]):.1f}% | '
             f'{100 * float(r["saving_vs_large"]):.1f}% |')
+    lines += ['', 'The memories, each in front of the pair with its rule: how often a hit answered otherwise than '
+              'the cascade would have without the memory (wrong hits), and the memory\'s own time per image '
+              '(keys, lookups, insertions; thread CPU, median of 5 passes) beside the first model\'s:', '',
+              '| dataset | memory | accuracy | hits | wrong hits | wrong-hit rate | memory µs / image '
+              '| of the first model\'s time | saving vs large |',
+              '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+    for r in results:
+        if not r['config'].startswith('dual_memory_'):
+            continue
+        lines.append(
+            f'| {r["dataset"]} | {r["config"][len("dual_memory_"):]} | {100 * float(r["accuracy"]):.2f}% | '
+            f'{100 * float(r["hit_rate"]):.2f}% | {r["wrong_hits"]} | {float(r["wrong_hit_rate"]):.4f} | '
+            f'{float(r["memory_us_per_image"]):.2f} | '
+            f'{100 * float(r["memory_us_per_image"]) / float(r["first_model_us_per_image"]):.1f}% | '
+            f'{100 * float(r["saving_vs_large"]):.1f}% |')
     lines += ['', 'lambda* of the chosen pair on the validation split (2000-point grid):', '',
               '| rule | post-check | lambda* | validation accuracy |', '|---|---|---:|---:|']
     for rule, post_check, threshold, accuracy in selection['thresholds']:

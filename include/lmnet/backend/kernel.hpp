@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 namespace lmnet {
@@ -32,22 +33,56 @@ constexpr bool runs_as_kernel(op kind) {
   return kind != op::batch_norm && kind != op::channel_slice;
 }
 
-/// Calls f(kernel<Backend, kind>{}). Instantiates the kernel of every op that runs, so that a
-/// backend's op mapping cannot skip one: a missing kernel is a compile error, not a layer left
-/// out at run time.
-template <class Backend, class F>
+namespace detail {
+
+// Whether some node of `plan` runs op `kind`.
+template <class Plan>
+constexpr bool runs(const Plan& plan, op kind) {
+  for (const node& n : plan.nodes) {
+    if (!n.elided && n.kind() == kind) return true;
+  }
+  return false;
+}
+
+inline constexpr struct every_op_t {
+} every_op;
+
+template <class Backend, const auto& Ops, class F>
 void with_kernel(op kind, F&& f) {
   [&]<int... I>(std::integer_sequence<int, I...>) {
     (
         [&] {
           constexpr op each = static_cast<op>(I);
-          if constexpr (runs_as_kernel(each)) {
+          constexpr bool needed = [] {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Ops)>, every_op_t>) {
+              return runs_as_kernel(each);
+            } else {
+              return runs_as_kernel(each) && runs(Ops, each);
+            }
+          }();
+          if constexpr (needed) {
             if (kind == each) f(kernel<Backend, each>{});
           }
         }(),
         ...);
   }
   (std::make_integer_sequence<int, op_count>{});
+}
+
+}  // namespace detail
+
+/// Calls f(kernel<Backend, kind>{}) for a node of plan `Plan`, instantiating the kernel of every
+/// op the plan runs: a backend's op mapping cannot skip one, as a missing kernel is a compile
+/// error, not a layer left out at run time.
+template <class Backend, const auto& Plan, class F>
+void with_kernel(op kind, F&& f) {
+  detail::with_kernel<Backend, Plan>(kind, f);
+}
+
+/// The same for any plan: instantiates the kernel of every op that runs at all.
+template <class Backend, class F>
+void with_kernel(op kind, F&& f) {
+  detail::with_kernel<Backend, detail::every_op>(kind, f);
 }
 
 /// Executes a compiled plan on `Backend`: owns the packed weights and the activation arena. Each
@@ -97,24 +132,13 @@ struct no_step_observer {
   constexpr void step_ends(int) const {}
 };
 
-namespace detail {
-
-// Layer `args.n` through its kernel. One copy per backend, whatever the plans: a plan's node loop
-// calls it instead of inlining every kernel into itself (compile time).
-template <class Backend, class Args>
-[[gnu::noinline]] void run_kernel(const Args& args) {
-  with_kernel<Backend>(args.n.kind(), [&](auto k) { decltype(k)::run(args); });
-}
-
-}  // namespace detail
-
-/// Runs every node of `plan` in order, each by `kernel<Backend, op>::run(const kernel_args&)`:
+/// Runs every node of plan `Plan` in order, each by `kernel<Backend, op>::run(const kernel_args&)`:
 /// the reference backend's executor, and the simplest way to write a backend. The arena is
-/// `plan.arena_floats * batch` floats. Step k, for `observer`, is the k-th node that is not
-/// elided.
-template <class Backend, class Plan, StepObserver Observer = no_step_observer>
-void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
-                  const float* weights, Observer&& observer = {}) {
+/// `Plan.arena_floats * batch` floats. Step k, for `observer`, is the k-th node that is not elided.
+template <class Backend, const auto& Plan, StepObserver Observer = no_step_observer>
+void execute_plan(float* arena, const float* input, int batch, const float* weights,
+                  Observer&& observer = {}) {
+  const auto& plan = Plan;
   int step = 0;
   for (const node& n : plan.nodes) {
     if (n.elided) continue;
@@ -132,7 +156,7 @@ void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
                            residual,
                            weights + n.weight_offset,
                            weights + n.bias_offset};
-    detail::run_kernel<Backend>(args);
+    with_kernel<Backend, Plan>(n.kind(), [&](auto k) { decltype(k)::run(args); });
     observer.step_ends(step++);
   }
 }

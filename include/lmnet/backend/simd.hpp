@@ -7,6 +7,7 @@
 #pragma once
 
 #include <lmnet/backend/simd/engine.hpp>
+#include <lmnet/backend/simd/int8/engine.hpp>
 #include <lmnet/backend/tags.hpp>
 #include <lmnet/core/executor.hpp>
 #include <lmnet/core/thread_pool.hpp>

@@ -21,4 +21,11 @@ struct simd;
 /// CUDA kernels; defined in <lmnet/backend/cuda.hpp>, which only nvcc compiles.
 struct cuda;
 
+/// The int8 kernels of `Base` (`reference` or `simd<Arch>`): uint8 activations and int8 weights
+/// per output channel (docs/quantization.md).
+template <class Base>
+struct int8 {
+  using base = Base;
+};
+
 }  // namespace lmnet::backend

@@ -32,8 +32,10 @@ struct exact_key {
   friend bool operator==(const exact_key&, const exact_key&) = default;
 };
 
-/// Near-duplicate matching: `hash` is the image's dHash, `check` the XXH64 of its bytes (to tell an
-/// identical input from a near one in the statistics), `view` its 16x16 thumbnail.
+/// Near-duplicate matching: `hash` is a 64-bit perceptual hash of the image, `check` the XXH64 of
+/// its bytes (to tell an identical input from a near one), `view` a 16x16 thumbnail that confirms
+/// a match. `make_perceptual_key` takes both from the frame as it is (the dHash of the dual-CNN
+/// paper), `make_centred_key` from a window centred on the picture, so that moved copies match.
 struct perceptual_key {
   static constexpr bool perceptual = true;
   std::uint64_t hash = 0;
@@ -54,6 +56,16 @@ inline perceptual_key make_perceptual_key(const image_view& image, dhash_options
   return {dhash(image, options), xxh64(image.pixels, exact_check_seed), make_thumbnail(image)};
 }
 
+/// A perceptual key that survives small moves as well as noise: the hash and thumbnail of the
+/// window centred on the image's brightness centre (`centred_dhash`, `make_centred_thumbnail`,
+/// from one summed-area table).
+inline perceptual_key make_centred_key(const image_view& image, dhash_options options = {}) {
+  const detail::centred_sampler sampler(image);
+  return {detail::difference_bits(sampler.cell_means<8, 9>(), options.dead_zone),
+          xxh64(image.pixels, exact_check_seed),
+          detail::thumbnail_of(sampler.cell_means<thumbnail::size, thumbnail::size>())};
+}
+
 /// Key function of an exact cache: the bytes of whatever span of plain values it is given (the
 /// raw image, or the model's float input).
 struct exact_key_of {
@@ -72,6 +84,19 @@ struct perceptual_key_of {
 
   perceptual_key operator()(std::span<const std::uint8_t> pixels) const {
     return make_perceptual_key({pixels, height, width, channels}, hash_options);
+  }
+};
+
+/// Key function of a perceptual cache over raw 8-bit images of a fixed size, whose keys survive
+/// moves of a pixel or two (`make_centred_key`).
+struct centred_key_of {
+  int height = 0;
+  int width = 0;
+  int channels = 1;
+  dhash_options hash_options{};
+
+  perceptual_key operator()(std::span<const std::uint8_t> pixels) const {
+    return make_centred_key({pixels, height, width, channels}, hash_options);
   }
 };
 

@@ -207,13 +207,165 @@ inline thumbnail make_thumbnail(const image_view& image) {
   return t;
 }
 
-/// Mean absolute difference of two thumbnails, in grey levels (0 to 255).
-inline float thumbnail_distance(const thumbnail& a, const thumbnail& b) {
+namespace detail {
+/// Sum of absolute differences of two thumbnails (a loop compilers turn into SAD instructions).
+inline int thumbnail_sad(const thumbnail& a, const thumbnail& b) {
   int sum = 0;
   for (std::size_t i = 0; i < a.pixels.size(); ++i) {
     sum += std::abs(static_cast<int>(a.pixels[i]) - static_cast<int>(b.pixels[i]));
   }
-  return static_cast<float>(sum) / static_cast<float>(a.pixels.size());
+  return sum;
+}
+}  // namespace detail
+
+/// Mean absolute difference of two thumbnails, in grey levels (0 to 255).
+inline float thumbnail_distance(const thumbnail& a, const thumbnail& b) {
+  return static_cast<float>(detail::thumbnail_sad(a, b)) / static_cast<float>(a.pixels.size());
+}
+
+/// A position in an image, in pixels from the top-left corner of its top-left pixel (pixel (r, c)
+/// covers [r, r + 1) x [c, c + 1)).
+struct image_point {
+  double y = 0.0;
+  double x = 0.0;
+};
+
+namespace detail {
+/// Area means of a grid of cells tiling a window of the image's size centred on the image's
+/// brightness centre: what a camera that moved with the picture would have framed. Outside the
+/// image counts as black. The means are exact at fractional positions: the summed-area table of
+/// an image of constant pixels is bilinear between its nodes, so interpolating it integrates.
+class centred_sampler {
+ public:
+  explicit centred_sampler(const image_view& image)
+      : height_(image.height),
+        width_(image.width),
+        table_(static_cast<std::size_t>(image.height + 1) *
+               static_cast<std::size_t>(image.width + 1)) {
+    image.check();
+    const std::size_t pitch = static_cast<std::size_t>(width_) + 1;
+    double mass = 0.0, moment_y = 0.0, moment_x = 0.0;
+    for (int y = 0; y < height_; ++y) {
+      double row_sum = 0.0, row_moment = 0.0;
+      const double* above = &table_[static_cast<std::size_t>(y) * pitch];
+      double* here = &table_[static_cast<std::size_t>(y + 1) * pitch];
+      for (int x = 0; x < width_; ++x) {
+        const double grey = image.grey(static_cast<std::size_t>(y), static_cast<std::size_t>(x));
+        row_sum += grey;
+        row_moment += grey * (x + 0.5);
+        here[x + 1] = above[x + 1] + row_sum;
+      }
+      mass += row_sum;
+      moment_x += row_moment;
+      moment_y += row_sum * (y + 0.5);
+    }
+    centre_ = mass > 0.0 ? image_point{moment_y / mass, moment_x / mass}
+                         : image_point{0.5 * height_, 0.5 * width_};
+  }
+
+  image_point centre() const { return centre_; }
+
+  /// Means of `rows` x `columns` cells, row by row.
+  template <std::size_t rows, std::size_t columns>
+  std::array<double, rows * columns> cell_means() const {
+    const double cell_height = static_cast<double>(height_) / static_cast<double>(rows);
+    const double cell_width = static_cast<double>(width_) / static_cast<double>(columns);
+    std::array<edge, rows + 1> row_edges;
+    std::array<edge, columns + 1> column_edges;
+    for (std::size_t r = 0; r <= rows; ++r) {
+      row_edges[r] =
+          edge_at(centre_.y - 0.5 * height_ + static_cast<double>(r) * cell_height, height_);
+    }
+    for (std::size_t c = 0; c <= columns; ++c) {
+      column_edges[c] =
+          edge_at(centre_.x - 0.5 * width_ + static_cast<double>(c) * cell_width, width_);
+    }
+    // The integral from the image's corner to every grid corner.
+    std::array<double, (rows + 1) * (columns + 1)> corner;
+    const std::size_t pitch = static_cast<std::size_t>(width_) + 1;
+    for (std::size_t r = 0; r <= rows; ++r) {
+      const double* top = &table_[row_edges[r].index * pitch];
+      const double* bottom = top + pitch;
+      for (std::size_t c = 0; c <= columns; ++c) {
+        const edge& e = column_edges[c];
+        const double upper = top[e.index] + e.fraction * (top[e.index + 1] - top[e.index]);
+        const double lower = bottom[e.index] + e.fraction * (bottom[e.index + 1] - bottom[e.index]);
+        corner[r * (columns + 1) + c] = upper + row_edges[r].fraction * (lower - upper);
+      }
+    }
+    std::array<double, rows * columns> means;
+    const double area = cell_height * cell_width;
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < columns; ++c) {
+        const std::size_t at = r * (columns + 1) + c;
+        means[r * columns + c] =
+            (corner[at + columns + 2] - corner[at + columns + 1] - corner[at + 1] + corner[at]) /
+            area;
+      }
+    }
+    return means;
+  }
+
+ private:
+  /// A grid line at `at` pixels, clamped to the image: the table node before it and how far past.
+  struct edge {
+    std::size_t index = 0;
+    double fraction = 0.0;
+  };
+  static edge edge_at(double at, int size) {
+    at = std::clamp(at, 0.0, static_cast<double>(size));
+    const int index = std::min(static_cast<int>(at), size - 1);
+    return {static_cast<std::size_t>(index), at - index};
+  }
+
+  int height_, width_;
+  std::vector<double> table_;  // (height + 1) x (width + 1): sums of the pixels above and left
+  image_point centre_;
+};
+
+/// The 64 bits of a difference hash from 8 rows of 9 cells.
+inline std::uint64_t difference_bits(const std::array<double, 8 * 9>& cells, float dead_zone) {
+  std::uint64_t hash = 0;
+  for (std::size_t y = 0; y < 8; ++y) {
+    for (std::size_t x = 0; x < 8; ++x) {
+      if (cells[9 * y + x + 1] - cells[9 * y + x] > dead_zone)
+        hash |= std::uint64_t{1} << (8 * y + x);
+    }
+  }
+  return hash;
+}
+
+inline thumbnail thumbnail_of(const std::array<double, thumbnail::size * thumbnail::size>& cells) {
+  thumbnail t;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    t.pixels[i] = static_cast<std::uint8_t>(std::clamp(cells[i], 0.0, 255.0) + 0.5);
+  }
+  return t;
+}
+}  // namespace detail
+
+/// The centre of an image's brightness: the mean of its pixel centres weighted by grey level (the
+/// frame's centre for an all-black image). It moves with the picture, by as much, as long as no
+/// bright part leaves the frame.
+inline image_point brightness_centre(const image_view& image) {
+  return detail::centred_sampler(image).centre();
+}
+
+/// dHash of the window that frames the picture around its brightness centre (see
+/// `make_centred_thumbnail`), from 8 rows of 9 area means: bit (8 * row + column) says whether
+/// cell (row, column + 1) is brighter than cell (row, column) by more than the dead zone. A copy
+/// moved by a pixel or two hashes as the original, which the frame's own dHash does not.
+inline std::uint64_t centred_dhash(const image_view& image, dhash_options options = {}) {
+  return detail::difference_bits(detail::centred_sampler(image).cell_means<8, 9>(),
+                                 options.dead_zone);
+}
+
+/// A 16x16 thumbnail (area means) of a window the image's size centred on its brightness centre,
+/// outside the image counting as black. For a picture centred in its frame it is
+/// `make_thumbnail`'s; a moved copy gives the thumbnail of the original.
+inline thumbnail make_centred_thumbnail(const image_view& image) {
+  return detail::thumbnail_of(
+      detail::centred_sampler(image).cell_means<thumbnail::size, thumbnail::size>());
 }
 
 }  // namespace lmnet

@@ -11,6 +11,9 @@ namespace lmnet {
 class error : public std::runtime_error {
  public:
   explicit error(const std::string& what) : std::runtime_error("lmnet: " + what) {}
+
+  /// The message without the "lmnet: " prefix, to build a longer one from it.
+  std::string reason() const { return std::string(what()).substr(7); }
 };
 
 }  // namespace lmnet

@@ -65,10 +65,12 @@ class embedded_weights {
     }
   }
 
+  void expect(std::span<const tensor_spec> expected) const { table_.expect(expected); }
   void read(const std::string& name, std::span<const std::int64_t> shape, std::span<float> out) {
     table_.read(name, shape, out);
   }
   void finish() const { table_.finish(); }
+  const std::string& origin() const { return table_.origin(); }
   const tensor_table& tensors() const { return table_; }
 
  private:

@@ -63,10 +63,13 @@ class safetensors {
   safetensors(const safetensors&) = delete;  // the table views the owned bytes
   safetensors& operator=(const safetensors&) = delete;
 
+  void expect(std::span<const tensor_spec> expected) const { table_.expect(expected); }
   void read(const std::string& name, std::span<const std::int64_t> shape, std::span<float> out) {
     table_.read(name, shape, out);
   }
   void finish() const { table_.finish(); }
+  /// The file's name, or the name given to bytes in memory.
+  const std::string& origin() const { return table_.origin(); }
 
   /// The tensors, for inspection (names, dtypes, shapes) and for tools.
   const tensor_table& tensors() const { return table_; }
@@ -123,6 +126,7 @@ class safetensors {
       detail::json_reader json({reinterpret_cast<const char*>(header.data()), header.size()});
       std::set<std::string, std::less<>> keys;
       json.read_object([&](const std::string& key) {
+        if (key != "__metadata__") table_.check_name(key);  // before any message quotes it
         if (!keys.insert(key).second) json.fail("key '" + key + "' appears twice");
         if (key == "__metadata__") {
           read_metadata(json);
@@ -156,7 +160,7 @@ class safetensors {
     json.read_object([&](const std::string& key) {
       std::string value = json.read_string();
       if (!metadata_.emplace(key, std::move(value)).second) {
-        json.fail("metadata key '" + key + "' appears twice");
+        json.fail("metadata key '" + detail::escaped(key) + "' appears twice");
       }
     });
   }
@@ -176,7 +180,8 @@ class safetensors {
         once(has_dtype);
         const std::string spelled = json.read_string();
         const auto type = parse_dtype(spelled);
-        if (!type) json.fail("tensor '" + name + "': unknown dtype '" + spelled + "'");
+        if (!type)
+          json.fail("tensor '" + name + "': unknown dtype '" + detail::escaped(spelled) + "'");
         t.type = *type;
       } else if (field == "shape") {
         once(has_shape);
@@ -201,7 +206,7 @@ class safetensors {
                     " numbers, expected 2 (begin, end)");
         }
       } else {
-        json.fail("tensor '" + name + "': unexpected field '" + field +
+        json.fail("tensor '" + name + "': unexpected field '" + detail::escaped(field) +
                   "' (expected dtype, shape and data_offsets)");
       }
     });

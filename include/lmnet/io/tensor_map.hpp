@@ -2,6 +2,7 @@
 #pragma once
 
 #include <lmnet/core/error.hpp>
+#include <lmnet/io/detail/name_match.hpp>
 #include <lmnet/io/weight_source.hpp>
 
 #include <algorithm>
@@ -28,6 +29,14 @@ class tensor_map {
   bool contains(const std::string& name) const { return tensors_.contains(name); }
   std::size_t size() const { return tensors_.size(); }
 
+  /// Before any read: throws one error naming every missing and every unexpected tensor.
+  void expect(std::span<const tensor_spec> expected) const {
+    std::vector<detail::held_tensor> held;
+    for (const auto& [name, t] : tensors_) held.push_back({name, t.shape});
+    const detail::name_match m = detail::match_names(expected, held);
+    if (!m.empty()) throw error(detail::describe_mismatch(m, expected, held));
+  }
+
   void read(const std::string& name, std::span<const std::int64_t> shape, std::span<float> out) {
     const auto it = tensors_.find(name);
     if (it == tensors_.end()) throw error("missing tensor '" + name + "'");
@@ -47,7 +56,7 @@ class tensor_map {
   /// Throws if a tensor was never read, except PyTorch's `num_batches_tracked` counters.
   void finish() const {
     for (const auto& [name, t] : tensors_) {
-      if (!used_.contains(name) && !name.ends_with("num_batches_tracked")) {
+      if (!used_.contains(name) && !detail::is_batch_counter(name)) {
         throw error("unexpected tensor '" + name + "': no layer of the network reads it");
       }
     }

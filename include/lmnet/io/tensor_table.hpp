@@ -2,6 +2,7 @@
 #pragma once
 
 #include <lmnet/core/error.hpp>
+#include <lmnet/io/detail/name_match.hpp>
 #include <lmnet/io/dtype.hpp>
 #include <lmnet/io/weight_source.hpp>
 
@@ -45,6 +46,7 @@ class tensor_table {
   /// Adds a tensor; throws if the name is taken, a dimension is negative, or `bytes` does not hold
   /// exactly the shape's elements.
   void add(const std::string& name, stored_tensor t) {
+    check_name(name);
     std::size_t count = 1;
     bool empty = false;
     for (std::int64_t d : t.shape) {
@@ -72,6 +74,16 @@ class tensor_table {
     }
     if (!tensors_.try_emplace(name, entry{std::move(t), false}).second) {
       fail("tensor '" + name + "' appears twice");
+    }
+  }
+
+  /// Throws if `name` holds a control character: a NUL would cut every message that names it.
+  void check_name(std::string_view name) const {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      if (detail::control_length(name, i) > 0) {
+        fail("tensor name '" + detail::escaped(name) + "' holds a control character at byte " +
+             std::to_string(i));
+      }
     }
   }
 
@@ -120,11 +132,21 @@ class tensor_table {
     it->second.used = true;
   }
 
+  /// Before any read: throws one error naming every tensor of `expected` the table lacks (each
+  /// with the nearest name the network does not read) and every tensor it holds that is not
+  /// expected, except PyTorch's `num_batches_tracked` counters.
+  void expect(std::span<const tensor_spec> expected) const {
+    std::vector<detail::held_tensor> held;
+    for (const auto& [name, e] : tensors_) held.push_back({name, e.tensor.shape});
+    const detail::name_match m = detail::match_names(expected, held);
+    if (!m.empty()) fail(detail::describe_mismatch(m, expected, held));
+  }
+
   /// Throws if a tensor was never read, except PyTorch's `num_batches_tracked` counters.
   void finish() const {
     std::vector<std::string> unused;
     for (const auto& [name, e] : tensors_) {
-      if (!e.used && !name.ends_with("num_batches_tracked")) unused.push_back(name);
+      if (!e.used && !detail::is_batch_counter(name)) unused.push_back(name);
     }
     if (unused.empty()) return;
     std::string list;

@@ -210,4 +210,17 @@ constexpr bottleneck find_bottleneck(const Plan& p, int last, int first_allowed 
   return {};
 }
 
+/// Calls f(bottleneck) for every bottleneck of `p`, in node order: wherever find_bottleneck finds
+/// one among the nodes after the previous one, so that no two share a node.
+template <class Plan, class F>
+constexpr void for_each_bottleneck(const Plan& p, F&& f) {
+  int free_from = 0;
+  for (int last = 0; last < static_cast<int>(p.nodes.size()); ++last) {
+    const bottleneck b = find_bottleneck(p, last, free_from);
+    if (!b.valid()) continue;
+    free_from = last + 1;
+    f(b);
+  }
+}
+
 }  // namespace lmnet

@@ -13,8 +13,10 @@ namespace lmnet {
 
 // Naming follows PyTorch module paths, so weights bind by `state_dict` key:
 // - `sequential` is `nn.Sequential`: each child gets its index as a path segment;
-// - `named` gives its child a named segment instead (a module attribute);
-// - `chain`, `residual`, `concat` and `sum` are code in `forward()`: they add no segment.
+// - `named` adds a named segment (a module attribute), below the index inside a `sequential`;
+// - the network itself is the root module: its `named` children are its attributes, in place of
+//   their index (`features`, `classifier`), the others keep their index;
+// - `chain`, `residual_if`, `concat` and `sum` are code in `forward()`: they add no segment.
 
 namespace detail {
 
@@ -30,7 +32,8 @@ template <class T>
 struct is_optional : std::false_type {};
 
 // Lowers the children in order. Indexed children take consecutive indices; `std::array` children
-// count as one child per element, disabled `when` children take none.
+// count as one child per element, disabled `when` children take none. A `named` child of the root
+// (empty path) is an attribute of the network and takes its name in place of its index.
 template <bool Indexed, class Tuple>
 constexpr int lower_children(graph& g, const Tuple& children, int in, const path& where) {
   int index = 0;
@@ -40,7 +43,7 @@ constexpr int lower_children(graph& g, const Tuple& children, int in, const path
     if constexpr (is_optional<C>::value) {
       if (!child.enabled) return;
     }
-    if constexpr (Indexed && !is_named<C>::value) {
+    if (Indexed && !(is_named<C>::value && where.empty())) {
       x = lower(g, child, x, where.child(index));
     } else {
       x = lower(g, child, x, where);
@@ -90,8 +93,9 @@ constexpr chain_t<Children...> chain(Children... children) {
   return {{children...}};
 }
 
-/// Gives `child` the path segment `name` (a module attribute such as `features` or `conv`), or an
-/// index (an element of an `nn.ModuleList`).
+/// Adds the path segment `name` (a module attribute such as `features` or `conv`), or an index
+/// (an element of an `nn.ModuleList`), to `child`'s path. Inside a `sequential` the segment comes
+/// after the child's index (`blocks.0.body`); as a child of the network it replaces the index.
 template <class Child>
 struct named_t {
   path::segment segment;

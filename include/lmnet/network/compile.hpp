@@ -2,6 +2,7 @@
 #pragma once
 
 #include <lmnet/network/arena.hpp>
+#include <lmnet/network/bottleneck.hpp>
 #include <lmnet/network/graph.hpp>
 #include <lmnet/network/network.hpp>
 #include <lmnet/network/plan.hpp>
@@ -105,18 +106,19 @@ constexpr void fuse_residual_adds(graph& g) {
 constexpr void check_unique_names(graph& g) {
   struct entry {
     message name;
-    const node* owner;
+    op kind;  // the layer's own, or batch_norm for a folded batch norm
+    const path* where;
   };
   std::vector<entry> names;
   for (const node& n : g.nodes) {
     if (n.dead || !has_weights(n.kind())) continue;
-    names.push_back({n.name.rendered(), &n});
-    if (n.has_norm) names.push_back({n.norm_name.rendered(), &n});
+    names.push_back({n.name.rendered(), n.kind(), &n.name});
+    if (n.has_norm) names.push_back({n.norm_name.rendered(), op::batch_norm, &n.norm_name});
   }
   for (std::size_t i = 0; i < names.size(); ++i) {
     for (std::size_t j = i + 1; j < names.size(); ++j) {
       if (names[i].name.view() == names[j].name.view()) {
-        g.fail(names[j].owner->kind(), names[j].owner->name,
+        g.fail(names[j].kind, *names[j].where,
                "another layer has the same module path; give one of them a `named(...)` segment");
         return;
       }
@@ -251,13 +253,15 @@ constexpr void plan_memory(Plan& p) {
     first[static_cast<std::size_t>(s)] =
         std::min(first[static_cast<std::size_t>(s)], values[v].producer);
   }
+  // A backend may run a bottleneck as one kernel, which reads its tensors until its last node.
+  std::vector<int> bottleneck_last(p.nodes.size(), -1);
+  for_each_bottleneck(p, [&](const bottleneck& b) {
+    for (int i = b.first; i <= b.last; ++i) bottleneck_last[static_cast<std::size_t>(i)] = b.last;
+  });
   for (std::size_t i = 0; i < p.nodes.size(); ++i) {
     const node& n = p.nodes[i];
     if (n.elided) continue;
-    // A backend may run a block as one kernel, which reads until the block's last node.
-    const int until = n.block < 0 ? static_cast<int>(i)
-                                  : std::max(static_cast<int>(i),
-                                             p.blocks[static_cast<std::size_t>(n.block)].last);
+    const int until = std::max(static_cast<int>(i), bottleneck_last[i]);
     auto reads = [&](int v) {
       const int s = val(v).storage;
       if (s >= 0)

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 namespace lmnet {
 
@@ -66,12 +67,13 @@ struct plan {
   /// The view of value `v` for a batch of `batch` images: the network input lives in the caller's
   /// `images` (never written), every other tensor in the arena, at its owner's offset.
   template <class T>
-  constexpr tensor_view<T> view(int v, T* arena, const float* images, int batch) const {
+  constexpr tensor_view<T> view(int v, T* arena, const std::remove_const_t<T>* images,
+                                int batch) const {
     return view_at(v, arena, images, batch, [&](int owner) { return value_at(owner).offset; });
   }
   /// The same in an arena of a backend's own: `offsets[owner]` floats per image.
   template <class T>
-  constexpr tensor_view<T> view(int v, T* arena, const float* images, int batch,
+  constexpr tensor_view<T> view(int v, T* arena, const std::remove_const_t<T>* images, int batch,
                                 std::span<const std::size_t> offsets) const {
     return view_at(v, arena, images, batch,
                    [&](int owner) { return offsets[static_cast<std::size_t>(owner)]; });
@@ -79,7 +81,7 @@ struct plan {
 
  private:
   template <class T, class OffsetOf>
-  constexpr tensor_view<T> view_at(int v, T* arena, const float* images, int batch,
+  constexpr tensor_view<T> view_at(int v, T* arena, const std::remove_const_t<T>* images, int batch,
                                    OffsetOf offset_of) const {
     const value& x = value_at(v);
     T* base = x.storage < 0 ? const_cast<T*>(images)

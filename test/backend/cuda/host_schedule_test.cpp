@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -27,11 +28,16 @@ inline constexpr auto mobilenet_v2_cifar =
 inline constexpr auto l_mobilenet = models::l_mobilenet({.classes = 10, .channels = 1});
 inline constexpr auto shufflenet_v2_cifar =
     models::shufflenet_v2({.classes = 10, .channels = 1, .resolution = 32, .cifar = true});
+inline constexpr auto l_mobilenet_rgb = models::l_mobilenet();
+inline constexpr auto shufflenet_v2 = models::shufflenet_v2();
+inline constexpr auto plain_cnn = models::plain_cnn();
+inline constexpr auto resnet8 = models::resnet_cifar();
+inline constexpr auto resnet20 = models::resnet_cifar({.blocks_per_stage = 3});
 
 template <class Plan>
 int fusable_blocks(const Plan& plan) {
   int count = 0;
-  for (const block_record& b : plan.blocks) count += match_fused_block(plan, b).valid ? 1 : 0;
+  for_each_bottleneck(plan, [&](const bottleneck& b) { count += fusable(plan, b) ? 1 : 0; });
   return count;
 }
 
@@ -119,42 +125,68 @@ TEST_CASE("cuda packing: every layout against the canonical one") {
   CHECK_THROWS_AS(pack_weights(plan, short_folded, packed), lmnet::error);
 }
 
-TEST_CASE("cuda fusion: every bottleneck of the presets fuses, shuffle units do not") {
+TEST_CASE("cuda fusion: every bottleneck of the presets fuses, ShuffleNet's inner ones too") {
   CHECK(fusable_blocks(plan_of<mobilenet_v2>) == 17);
   CHECK(fusable_blocks(plan_of<mobilenet_v2_cifar>) == 17);
   CHECK(fusable_blocks(plan_of<l_mobilenet>) == 7);
-  CHECK(fusable_blocks(plan_of<shufflenet_v2_cifar>) == 0);
+  // Each unit's [1x1, depthwise, 1x1] branch, and the [depthwise, 1x1] side of the 3 units of
+  // stride 2: bottlenecks by their structure, though no block type says so.
+  CHECK(fusable_blocks(plan_of<shufflenet_v2_cifar>) == 19);
 
   constexpr auto& plan = plan_of<l_mobilenet>;
-  const fused_pattern f = match_fused_block(plan, plan.blocks[1]);
-  REQUIRE(f.valid);
+  const bottleneck f = match_bottleneck(plan, plan.blocks[1]);
+  REQUIRE(fusable(plan, f));
   CHECK(f.expand == plan.blocks[1].first);
   CHECK(f.project == plan.blocks[1].last);
   REQUIRE(f.branch_count == 2);
-  CHECK(f.branches[0].begin == 0);
-  CHECK(f.branches[0].end == 48);
-  CHECK(f.branches[0].depth == 1);
-  CHECK(f.branches[1].begin == 48);
-  CHECK(f.branches[1].end == 96);
-  CHECK(f.branches[1].depth == 2);
+  CHECK(f.branch(0).channel_begin == 0);
+  CHECK(f.branch(0).channels == 48);
+  CHECK(f.branch(0).depth == 1);
+  CHECK(f.branch(1).channel_begin == 48);
+  CHECK(f.branch(1).channels == 48);
+  CHECK(f.branch(1).depth == 2);
 
   constexpr auto& mb = plan_of<mobilenet_v2>;
-  const fused_pattern first = match_fused_block(mb, mb.blocks[0]);  // expansion 1
-  REQUIRE(first.valid);
+  const bottleneck first = match_bottleneck(mb, mb.blocks[0]);  // expansion 1
+  REQUIRE(fusable(mb, first));
   CHECK(first.expand == -1);
   CHECK(first.branch_count == 1);
-  CHECK(first.branches[0].end == 32);
+  CHECK(first.branch(0).channel_begin == 0);
+  CHECK(first.branch(0).channels == 32);
+}
+
+TEST_CASE("cuda fusion: the fused launches of every preset, on each GPU, at batch 1 and 256") {
+  // Which blocks fuse is the backend's largest decision: these counts pin it.
+  auto fused_launches = [](const auto& plan, const device_limits& limits, int batch) {
+    const schedule s = schedule_of(plan, batch, limits);
+    return static_cast<int>(std::count_if(s.steps.begin(), s.steps.end(), is_fused));
+  };
+  for (const device_limits& limits : gpus) {
+    for (const int batch : {1, 256}) {
+      INFO("SMs " << limits.multiprocessors << " batch " << batch);
+      CHECK(fused_launches(plan_of<mobilenet_v2>, limits, batch) == 17);
+      CHECK(fused_launches(plan_of<mobilenet_v2_cifar>, limits, batch) == 17);
+      CHECK(fused_launches(plan_of<l_mobilenet>, limits, batch) == 7);
+      CHECK(fused_launches(plan_of<l_mobilenet_rgb>, limits, batch) == 7);
+      CHECK(fused_launches(plan_of<shufflenet_v2>, limits, batch) == 19);
+      CHECK(fused_launches(plan_of<shufflenet_v2_cifar>, limits, batch) == 19);
+      CHECK(fused_launches(plan_of<plain_cnn>, limits, batch) == 0);
+      CHECK(fused_launches(plan_of<resnet8>, limits, batch) == 0);
+      CHECK(fused_launches(plan_of<resnet20>, limits, batch) == 0);
+    }
+  }
 }
 
 TEST_CASE("cuda fusion: a block whose inner tensor is read outside it does not fuse") {
   auto plan = plan_of<mobilenet_v2_cifar>;  // a mutable copy
   const block_record b = plan.blocks[3];
-  REQUIRE(match_fused_block(plan, b).valid);
-  // Make the node after the block read the block's expanded tensor.
+  REQUIRE(fusable(plan, match_bottleneck(plan, b)));
+  // Make the node after the block read the block's expanded tensor (a read the plan counts).
   node& next = plan.nodes[static_cast<std::size_t>(b.last + 1)];
   const int expanded = plan.nodes[static_cast<std::size_t>(b.first)].output;
   next.residual = expanded;
-  CHECK_FALSE(match_fused_block(plan, b).valid);
+  ++plan.values[static_cast<std::size_t>(expanded)].consumers;
+  CHECK_FALSE(fusable(plan, match_bottleneck(plan, b)));
 
   // A block whose output shares memory with its input does not fuse either.
   auto overlapping = plan_of<mobilenet_v2_cifar>;
@@ -162,7 +194,32 @@ TEST_CASE("cuda fusion: a block whose inner tensor is read outside it does not f
   const int output = overlapping.nodes[static_cast<std::size_t>(b.last)].output;
   overlapping.values[static_cast<std::size_t>(output)].offset =
       overlapping.values[static_cast<std::size_t>(input)].offset;
-  CHECK_FALSE(match_fused_block(overlapping, b).valid);
+  CHECK_FALSE(fusable(overlapping, match_bottleneck(overlapping, b)));
+  CHECK(match_bottleneck(overlapping, b).valid());  // the memory is the kernel's own rule
+}
+
+TEST_CASE("cuda fusion: bottlenecks the fused kernel cannot compute run node by node") {
+  constexpr auto& source = plan_of<l_mobilenet>;
+  const block_record b = source.blocks[1];
+  REQUIRE(fusable(source, match_bottleneck(source, b)));
+  const bottleneck m = match_bottleneck(source, b);
+  REQUIRE(m.branch_count == 2);
+
+  // The projection reads the branches in the other order: its input channel e is no longer
+  // hidden channel e.
+  auto swapped = source;
+  node& concat = swapped.nodes[static_cast<std::size_t>(
+      swapped.value_at(swapped.nodes[static_cast<std::size_t>(m.project)].input()).producer)];
+  REQUIRE(concat.kind() == op::concat);
+  std::swap(concat.inputs[0], concat.inputs[1]);
+  CHECK(match_bottleneck(swapped, b).valid());
+  CHECK_FALSE(fusable(swapped, match_bottleneck(swapped, b)));
+
+  // A depthwise window of two sizes.
+  auto oblong = source;
+  oblong.nodes[static_cast<std::size_t>(m.branch(1).nodes[1])].spec.kernel = {3, 5};
+  CHECK(match_bottleneck(oblong, b).valid());
+  CHECK_FALSE(fusable(oblong, match_bottleneck(oblong, b)));
 }
 
 TEST_CASE("cuda tiling: every fused block fits each GPU, at batch 1 and 256") {
@@ -234,7 +291,9 @@ TEST_CASE("cuda schedule: each layer gets the kernel its shape calls for") {
                                       global_avg_pool{},
                                       dense{.out = 10},
                                       softmax{}};
-  const schedule few = schedule_of(plan_of<net>, 1, gpus[3]);
+  // Unfused: its depthwise layers and 1x1 layer are a bottleneck by their structure.
+  const schedule_options unfused{.fuse_blocks = false};
+  const schedule few = schedule_of(plan_of<net>, 1, gpus[3], unfused);
   CHECK(count_of<conv2d_direct<true>>(few) == 1);
   CHECK(count_of<depthwise<3, 1, true>>(few) == 1);
   CHECK(count_of<depthwise<3, 2, true>>(few) == 1);
@@ -245,7 +304,7 @@ TEST_CASE("cuda schedule: each layer gets the kernel its shape calls for") {
   CHECK(count_of<spatial_mean>(few) == 1);
   CHECK(count_of<dense_gemv<false>>(few) == 1);  // 7 features: scalar
   CHECK(count_of<channel_softmax>(few) == 1);
-  const schedule many = schedule_of(plan_of<net>, 64, gpus[3]);
+  const schedule many = schedule_of(plan_of<net>, 64, gpus[3], unfused);
   CHECK(count_of<gemm<gemm_small, false>>(many) == 1);  // the classifier as a matrix product
 
   CHECK(choose_gemm_tile(1 << 20, 24, 1, gpus[3]) == gemm_narrow);

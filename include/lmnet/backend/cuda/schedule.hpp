@@ -6,19 +6,15 @@
 
 #include <lmnet/backend/cuda/fusion.hpp>
 #include <lmnet/backend/cuda/geometry.hpp>
-#include <lmnet/backend/cuda/kernels/conv2d.hpp>
-#include <lmnet/backend/cuda/kernels/dense.hpp>
-#include <lmnet/backend/cuda/kernels/depthwise.hpp>
-#include <lmnet/backend/cuda/kernels/elementwise.hpp>
+#include <lmnet/backend/cuda/kernels.hpp>
 #include <lmnet/backend/cuda/kernels/fused_block.hpp>
-#include <lmnet/backend/cuda/kernels/gemm.hpp>
-#include <lmnet/backend/cuda/kernels/pooling.hpp>
-#include <lmnet/backend/cuda/kernels/softmax.hpp>
 #include <lmnet/backend/cuda/packing.hpp>
-#include <lmnet/core/error.hpp>
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
+#include <lmnet/network/bottleneck.hpp>
+#include <lmnet/network/node.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -75,16 +71,6 @@ struct schedule {
     return partial_floats <= m.partial_floats && counter_count <= m.counter_count;
   }
 };
-
-/// The tile for an unfused 1x1 layer or dense layer of m rows and n columns per group.
-constexpr gemm_tile choose_gemm_tile(int m, int n, int groups, const device_limits& limits) {
-  const long long narrow =
-      static_cast<long long>(ceil_div(m, gemm_narrow.bm)) * ceil_div(n, gemm_narrow.bn) * groups;
-  const long long large =
-      static_cast<long long>(ceil_div(m, gemm_large.bm)) * ceil_div(n, gemm_large.bn) * groups;
-  if (n <= gemm_narrow.bn) return narrow >= limits.multiprocessors ? gemm_narrow : gemm_small;
-  return large >= limits.multiprocessors ? gemm_large : gemm_small;
-}
 
 /// A fused block's tiling and its accumulator count (0: nothing fits).
 struct fused_choice {
@@ -182,6 +168,9 @@ inline fused_choice choose_fused_tiling(fused_block_params p, const device_limit
 
 namespace detail {
 
+/// Builds the launches of one plan and batch size: fused blocks here, every other node through
+/// its kernel (`kernel<backend::cuda, op>::schedule(builder, node)`, kernels/<layer>.hpp), which
+/// reads the node and appends its launches with the public members.
 template <class Plan>
 class schedule_builder {
  public:
@@ -189,60 +178,63 @@ class schedule_builder {
                    const device_limits& limits, const schedule_options& options)
       : plan_(plan), batch_(batch), memory_(memory), limits_(limits), options_(options) {}
 
-  schedule build() {
-    schedule s;
+  schedule build() && {
+    // The bottleneck starting at each node, if any.
+    std::vector<bottleneck> starting(Plan::node_count);
+    if (options_.fuse_blocks) {
+      for_each_bottleneck(
+          plan_, [&](const bottleneck& b) { starting[static_cast<std::size_t>(b.first)] = b; });
+    }
     std::size_t i = 0;
     while (i < Plan::node_count) {
-      const int block = plan_.nodes[i].block;
-      if (options_.fuse_blocks && block >= 0 && starts_block(static_cast<int>(i), block) &&
-          fuse(s, plan_.blocks[static_cast<std::size_t>(block)])) {
-        i = static_cast<std::size_t>(plan_.blocks[static_cast<std::size_t>(block)].last) + 1;
+      if (fuse(starting[i])) {
+        i = static_cast<std::size_t>(starting[i].last) + 1;
         continue;
       }
-      single(s, static_cast<int>(i));
+      single(static_cast<int>(i));
       ++i;
     }
-    return s;
+    return std::move(schedule_);
+  }
+
+  const node& at(int i) const { return plan_.nodes[static_cast<std::size_t>(i)]; }
+  int batch() const { return batch_; }
+  const device_limits& limits() const { return limits_; }
+
+  /// Value `v` for the batch, as a kernel reads it (inputs, residuals) and as it writes it.
+  tensor_view<const float> input_view(int v) const {
+    return plan_.view(v, static_cast<const float*>(memory_.arena), memory_.input, batch_);
+  }
+  tensor_view<float> output_view(int v) const {
+    return plan_.view(v, memory_.arena, memory_.input, batch_);
+  }
+
+  /// Node `i`'s packed weights and bias (packing.hpp), and a dense layer's (O, F) rows.
+  const float* weights(int i) const {
+    return memory_.weights + layout_[static_cast<std::size_t>(i)].weights;
+  }
+  const float* bias(int i) const {
+    return memory_.weights + layout_[static_cast<std::size_t>(i)].bias;
+  }
+  const float* rows(int i) const {
+    return memory_.weights + layout_[static_cast<std::size_t>(i)].rows;
+  }
+
+  /// Appends a launch of body `Body` computing nodes [first, last]. The body comes as a value so
+  /// that callers name it without `template`: `b.add(window_max{}, p, i, i)`.
+  template <class Body>
+  void add(Body, const typename Body::params& p, int first, int last) {
+    schedule_.steps.push_back(launch<Body>{p, Body::shape(p), first, last});
   }
 
  private:
-  // Innermost blocks are the ones recorded in nodes; a block starts where its range starts.
-  bool starts_block(int i, int block) const {
-    return plan_.blocks[static_cast<std::size_t>(block)].first == i;
-  }
-
-  template <class T>
-  tensor_view<T> view(int v) const {
-    if constexpr (std::is_const_v<T>) {
-      return plan_.view(v, static_cast<const float*>(memory_.arena), memory_.input, batch_);
-    } else {
-      return plan_.view(v, memory_.arena, memory_.input, batch_);
-    }
-  }
-  const float* weights(int node) const {
-    return memory_.weights + layout_[static_cast<std::size_t>(node)].weights;
-  }
-  const float* bias(int node) const {
-    return memory_.weights + layout_[static_cast<std::size_t>(node)].bias;
-  }
-  const float* rows(int node) const {
-    return memory_.weights + layout_[static_cast<std::size_t>(node)].rows;
-  }
-  const node& at(int i) const { return plan_.nodes[static_cast<std::size_t>(i)]; }
-
-  template <class Body>
-  static void add(schedule& s, const typename Body::params& p, int first, int last) {
-    s.steps.push_back(launch<Body>{p, Body::shape(p), first, last});
-  }
-
-  bool fuse(schedule& s, const block_record& block) {
-    const fused_pattern f = match_fused_block(plan_, block);
-    if (!f.valid) return false;
+  bool fuse(const bottleneck& f) {
+    if (!fusable(plan_, f)) return false;
     fused_block_params p{};
     const node& project = at(f.project);
-    p.in = view<const float>(f.input);
-    p.out = view<float>(project.output);
-    if (project.residual >= 0) p.residual = view<const float>(project.residual);
+    p.in = input_view(f.input);
+    p.out = output_view(project.output);
+    if (project.residual >= 0) p.residual = input_view(project.residual);
     if (f.expand >= 0) {
       const node& e = at(f.expand);
       p.expand_weights = weights(f.expand);
@@ -254,14 +246,20 @@ class schedule_builder {
     }
     p.branch_count = f.branch_count;
     for (int b = 0; b < f.branch_count; ++b) {
-      const auto& fb = f.branches[b];
+      const bottleneck_branch& fb = f.branch(b);
       fused_branch& br = p.branches[b];
-      br.begin = fb.begin, br.end = fb.end, br.depth = fb.depth;
+      br.begin = fb.channel_begin, br.end = fb.channel_begin + fb.channels, br.depth = fb.depth;
       for (int d = 0; d < fb.depth; ++d) {
-        const node& n = at(fb.nodes[d]);
-        br.stages[d] = {
-            weights(fb.nodes[d]),  bias(fb.nodes[d]),    n.spec.kernel.height, n.spec.stride.height,
-            n.spec.padding.height, n.spec.output.height, n.spec.output.width,  n.spec.act};
+        const int i = fb.nodes[static_cast<std::size_t>(d)];
+        const node& n = at(i);
+        br.stages[d] = {weights(i),
+                        bias(i),
+                        n.spec.kernel.height,
+                        n.spec.stride.height,
+                        n.spec.padding.height,
+                        n.spec.output.height,
+                        n.spec.output.width,
+                        n.spec.act};
       }
     }
     p.project_weights = weights(f.project);
@@ -275,199 +273,25 @@ class schedule_builder {
       const std::size_t partial = static_cast<std::size_t>(p.tiling.splits) * p.out.batch *
                                   p.out.height * p.out.width * p.out.channels;
       const std::size_t counters = static_cast<std::size_t>(fused_tiles(p)) * p.groups;
-      s.partial_floats = std::max(s.partial_floats, partial);
-      s.counter_count = std::max(s.counter_count, counters);
+      schedule_.partial_floats = std::max(schedule_.partial_floats, partial);
+      schedule_.counter_count = std::max(schedule_.counter_count, counters);
     }
     p.partial = memory_.partial;
     p.counters = memory_.counters;
-    switch (choice.accumulators) {
-      case 1:
-        add<fused_block<1>>(s, p, f.first, f.last);
-        break;
-      case 2:
-        add<fused_block<2>>(s, p, f.first, f.last);
-        break;
-      default:
-        add<fused_block<4>>(s, p, f.first, f.last);
-        break;
+    if (choice.accumulators == 1) {
+      add(fused_block<1>{}, p, f.first, f.last);
+    } else if (choice.accumulators == 2) {
+      add(fused_block<2>{}, p, f.first, f.last);
+    } else {
+      add(fused_block<4>{}, p, f.first, f.last);
     }
     return true;
   }
 
-  void single(schedule& s, int i) {
-    const node& n = at(i);
-    if (n.elided) return;
-    switch (n.kind()) {
-      case op::pointwise_conv2d:
-        return pointwise(s, i);
-      case op::depthwise_conv2d:
-        return depthwise_layer(s, i);
-      case op::conv2d:
-        return convolution(s, i);
-      case op::dense:
-        return dense_layer(s, i);
-      case op::max_pool2d: {
-        const pool_params p{view<const float>(n.input()), view<float>(n.output), n.spec.kernel,
-                            n.spec.stride, n.spec.padding};
-        return add<window_max>(s, p, i, i);
-      }
-      case op::global_avg_pool: {
-        const pool_params p{view<const float>(n.input()), view<float>(n.output)};
-        return add<spatial_mean>(s, p, i, i);
-      }
-      case op::softmax:
-        return add<channel_softmax>(s, {view<const float>(n.input()), view<float>(n.output)}, i, i);
-      case op::activation: {
-        elementwise_params p{};
-        p.a = view<const float>(n.input());
-        p.out = view<float>(n.output);
-        p.act = n.spec.act;
-        return add<elementwise>(s, p, i, i);
-      }
-      case op::add: {
-        elementwise_params p{};
-        p.kind = elementwise_op::add;
-        p.a = view<const float>(n.inputs[0]);
-        p.b = view<const float>(n.inputs[1]);
-        p.out = view<float>(n.output);
-        p.act = n.spec.act;
-        return add<elementwise>(s, p, i, i);
-      }
-      case op::channel_shuffle: {
-        elementwise_params p{};
-        p.kind = elementwise_op::shuffle;
-        p.a = view<const float>(n.input());
-        p.out = view<float>(n.output);
-        p.groups = n.spec.groups;
-        return add<elementwise>(s, p, i, i);
-      }
-      case op::concat: {
-        // Copy the inputs that were not written in place.
-        const tensor_view<float> out = view<float>(n.output);
-        int begin = 0;
-        for (int k = 0; k < n.input_count; ++k) {
-          const tensor_view<const float> in =
-              view<const float>(n.inputs[static_cast<std::size_t>(k)]);
-          if (in.data != out.data + begin) {
-            elementwise_params p{};
-            p.a = in;
-            p.out = {out.data + begin, out.batch,   out.height,
-                     out.width,        in.channels, out.channel_stride};
-            add<elementwise>(s, p, i, i);
-          }
-          begin += in.channels;
-        }
-        return;
-      }
-      case op::channel_slice:
-      case op::batch_norm:
-        return;  // views, and folded away
-    }
-  }
-
-  void pointwise(schedule& s, int i) {
-    const node& n = at(i);
-    const tensor_view<const float> in = view<const float>(n.input());
-    const tensor_view<float> out = view<float>(n.output);
-    gemm_params p{};
-    p.a = in.data;
-    p.a_stride = in.channel_stride;
-    p.b = weights(i);
-    p.bias = bias(i);
-    p.c = out.data;
-    p.c_stride = out.channel_stride;
-    if (n.residual >= 0) {
-      const tensor_view<const float> r = view<const float>(n.residual);
-      p.residual = r.data;
-      p.residual_stride = r.channel_stride;
-    }
-    p.m = out.batch * out.height * out.width;
-    p.groups = n.spec.groups;
-    p.n = out.channels / p.groups;
-    p.k = in.channels / p.groups;
-    p.act = n.spec.act;
-    const bool vector = aligned16(in.data) && in.channel_stride % 4 == 0 && p.k % 4 == 0;
-    add_gemm(s, p, vector, i);
-  }
-
-  void add_gemm(schedule& s, const gemm_params& p, bool vector, int i) {
-    const gemm_tile tile = choose_gemm_tile(p.m, p.n, p.groups, limits_);
-    if (tile == gemm_large) {
-      vector ? add<gemm<gemm_large, true>>(s, p, i, i) : add<gemm<gemm_large, false>>(s, p, i, i);
-    } else if (tile == gemm_narrow) {
-      vector ? add<gemm<gemm_narrow, true>>(s, p, i, i) : add<gemm<gemm_narrow, false>>(s, p, i, i);
-    } else {
-      vector ? add<gemm<gemm_small, true>>(s, p, i, i) : add<gemm<gemm_small, false>>(s, p, i, i);
-    }
-  }
-
-  void depthwise_layer(schedule& s, int i) {
-    const node& n = at(i);
-    depthwise_params p{};
-    p.in = view<const float>(n.input());
-    p.out = view<float>(n.output);
-    if (n.residual >= 0) p.residual = view<const float>(n.residual);
-    p.weights = weights(i);
-    p.bias = bias(i);
-    p.kernel = n.spec.kernel.height;
-    p.stride = n.spec.stride.height;
-    p.padding = n.spec.padding.height;
-    p.act = n.spec.act;
-    const bool vector = vectorizable(p.in) && vectorizable(p.out) && vectorizable(p.residual) &&
-                        aligned16(p.weights) && aligned16(p.bias);
-    // Depthwise layers have square windows (layers/depthwise_conv2d.hpp).
-    const int k = p.kernel, stride = p.stride;
-    auto pick = [&]<int K, int S>() {
-      vector ? add<depthwise<K, S, true>>(s, p, i, i) : add<depthwise<K, S, false>>(s, p, i, i);
-    };
-    if (k == 3 && stride == 1) return pick.template operator()<3, 1>();
-    if (k == 3 && stride == 2) return pick.template operator()<3, 2>();
-    if (k == 5 && stride == 1) return pick.template operator()<5, 1>();
-    if (k == 5 && stride == 2) return pick.template operator()<5, 2>();
-    pick.template operator()<0, 0>();
-  }
-
-  void convolution(schedule& s, int i) {
-    const node& n = at(i);
-    conv2d_params p{};
-    p.in = view<const float>(n.input());
-    p.out = view<float>(n.output);
-    if (n.residual >= 0) p.residual = view<const float>(n.residual);
-    p.weights = weights(i);
-    p.bias = bias(i);
-    p.kernel = n.spec.kernel;
-    p.stride = n.spec.stride;
-    p.padding = n.spec.padding;
-    p.groups = n.spec.groups;
-    p.act = n.spec.act;
-    const int per_group = p.out.channels / p.groups;
-    const bool vector = per_group % 4 == 0 && vectorizable(p.out) && vectorizable(p.residual) &&
-                        aligned16(p.weights) && aligned16(p.bias);
-    vector ? add<conv2d_direct<true>>(s, p, i, i) : add<conv2d_direct<false>>(s, p, i, i);
-  }
-
-  void dense_layer(schedule& s, int i) {
-    const node& n = at(i);
-    const tensor_view<const float> in = view<const float>(n.input());
-    const tensor_view<float> out = view<float>(n.output);
-    const int features = in.height * in.width * in.channels;
-    const bool contiguous = in.dense() && aligned16(in.data) && features % 4 == 0;
-    if (batch_ > dense_gemv<true>::images && in.dense()) {
-      gemm_params p{};
-      p.a = in.data;
-      p.a_stride = features;
-      p.b = weights(i);
-      p.bias = bias(i);
-      p.c = out.data;
-      p.c_stride = out.channel_stride;
-      p.m = in.batch;
-      p.n = out.channels;
-      p.k = features;
-      p.act = n.spec.act;
-      return add_gemm(s, p, contiguous, i);
-    }
-    const dense_params p{in, out, rows(i), bias(i), n.spec.act};
-    contiguous ? add<dense_gemv<true>>(s, p, i, i) : add<dense_gemv<false>>(s, p, i, i);
+  // Elided nodes are views (slices, concats written in place) and compute nothing.
+  void single(int i) {
+    if (at(i).elided) return;
+    with_kernel<backend::cuda>(at(i).kind(), [&](auto k) { decltype(k)::schedule(*this, i); });
   }
 
   const Plan& plan_;
@@ -476,6 +300,7 @@ class schedule_builder {
   device_limits limits_;
   schedule_options options_;
   packed_layout<Plan::node_count> layout_ = packed_layout_of(plan_);
+  schedule schedule_;
 };
 
 }  // namespace detail

@@ -28,7 +28,7 @@ class engine<backend::reference, Plan> {
   /// each step (each node that is not elided) begins and ends.
   template <StepObserver Observer = no_step_observer>
   tensor_view<const float> run(const float* input, int batch, Observer&& observer = {}) {
-    execute_plan<backend::reference>(Plan, arena_.data(), input, batch, weights_.data(), observer);
+    execute_plan<backend::reference, Plan>(arena_.data(), input, batch, weights_.data(), observer);
     return Plan.view(Plan.output_value, static_cast<const float*>(arena_.data()), input, batch);
   }
 

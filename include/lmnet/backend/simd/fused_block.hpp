@@ -116,15 +116,11 @@ constexpr std::size_t size_block(const Plan& p, fused_block& f, int rows, int wi
   return cursor;
 }
 
-// The fused form of the bottleneck ending at node `last` and starting at `first_allowed` or
-// later (find_bottleneck), if there is one: fills `f`. Without an expansion, a standard
-// convolution (MobileNetV2's stem) whose output only this block reads becomes the expansion: its
-// output rows go to the ring too.
+// The fused form of bottleneck `m`: fills `f`. Without an expansion, a standard convolution
+// (MobileNetV2's stem) whose output only this block reads becomes the expansion: its output rows
+// go to the ring too.
 template <class Plan>
-constexpr bool plan_fused_block(const Plan& p, int last, int first_allowed, int width,
-                                fused_block& f) {
-  const bottleneck m = find_bottleneck(p, last, first_allowed);
-  if (!m.valid()) return false;
+constexpr void plan_fused_block(const Plan& p, const bottleneck& m, int width, fused_block& f) {
   f = fused_block{};
   f.first = m.first;
   f.input = m.input;
@@ -152,24 +148,21 @@ constexpr bool plan_fused_block(const Plan& p, int last, int first_allowed, int 
   int rows = height;
   while (rows > 1 && size_block(p, f, rows, width) > scratch_budget) --rows;
   size_block(p, f, rows, width);
-  return true;
 }
 
-// Calls f(block) for each bottleneck of `p` the simd backend fuses, in node order: wherever
-// find_bottleneck finds one among the nodes no earlier block took.
+// Calls f(block) for each bottleneck of `p` (for_each_bottleneck), in node order, with the stem
+// it absorbs when no earlier block took that stem.
 template <class Plan, class F>
 constexpr void for_each_fused_block(const Plan& p, int width, F&& f) {
   std::vector<bool> taken(p.nodes.size(), false);
-  int free_from = 0;  // the first node after the last block
-  for (int last = 0; last < static_cast<int>(p.nodes.size()); ++last) {
+  for_each_bottleneck(p, [&](const bottleneck& m) {
     fused_block b;
-    if (!plan_fused_block(p, last, free_from, width, b)) continue;
-    if (b.expand_is_conv && taken[static_cast<std::size_t>(b.expand)]) continue;
-    for (int i = b.first; i <= last; ++i) taken[static_cast<std::size_t>(i)] = true;
+    plan_fused_block(p, m, width, b);
+    if (b.expand_is_conv && taken[static_cast<std::size_t>(b.expand)]) return;
+    for (int i = b.first; i <= b.project; ++i) taken[static_cast<std::size_t>(i)] = true;
     if (b.expand_is_conv) taken[static_cast<std::size_t>(b.expand)] = true;
-    free_from = last + 1;
     f(b);
-  }
+  });
 }
 
 // A block of few rows with a pointwise expansion, one depthwise layer over all of its output and

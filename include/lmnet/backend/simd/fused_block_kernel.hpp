@@ -22,14 +22,15 @@ namespace lmnet::simd {
 namespace detail {
 
 // Rows [lo, hi) of a tensor kept in `capacity` slots, row r in slot r % capacity.
+template <class T>
 struct row_ring {
-  float* data = nullptr;
+  T* data = nullptr;
   int capacity = 1;
-  std::ptrdiff_t row_floats = 0;
+  std::ptrdiff_t row_elements = 0;
   int lo = 0;
   int hi = 0;
 
-  float* row(int r) const { return data + static_cast<std::ptrdiff_t>(r % capacity) * row_floats; }
+  T* row(int r) const { return data + static_cast<std::ptrdiff_t>(r % capacity) * row_elements; }
   // Forgets rows below `lo` when it jumps ahead; returns the first row still to compute.
   int start(int want_lo) {
     if (want_lo > hi) lo = hi = want_lo;
@@ -53,68 +54,41 @@ struct hidden_share {
   float* partial = nullptr;
 };
 
-/// Output rows [y_begin, y_end) of image n of block `f`, or with a `share`, that share of every
-/// output row. `nodes` and `packs` are the plan's nodes and their packing, `weights` the packed
-/// weights, `scratch` the thread's scratch. With a `channel_step` (an ungrouped projection),
-/// output channel j goes to channel j * channel_step of `out` (step::write).
-template <class Arch>
-void run_fused_block(const fused_block& f, const node* nodes, const packing* packs,
-                     const float* weights, tensor_view<const float> x, tensor_view<float> out,
-                     tensor_view<const float> residual, int n, int y_begin, int y_end,
-                     float* scratch, const hidden_share* share = nullptr, int channel_step = 1) {
-  const node& proj = nodes[f.project];
-  const shape mid = proj.spec.input;
+/// Walks block `f` over output rows [y_begin, y_end) of image n, chunk by chunk, keeping the rows
+/// each stage needs in rings of rows in `scratch` (elements of T: floats, or uint8 codes), and
+/// leaves the arithmetic to its callbacks:
+///   expand(r0, r1, dst)      hidden rows [r0, r1) (from `x`) into dst, pixels f.hidden_pitch apart
+///   stage(b, j, rows, in_stride, dst, dst_stride)
+///                            one output row of depthwise stage j of branch b, from the input
+///                            rows its window covers (rows[ky], null for padding)
+///   project(y0, y1, mid)     the projection of output rows [y0, y1) from the chunk's concatenated
+///                            stage outputs (pixels f.project_pitch apart)
+/// The expanded tensor never exists whole; each of its rows is computed once.
+template <class T, class Expand, class Stage, class Project>
+void walk_fused_block(const fused_block& f, const node* nodes, tensor_view<const T> x, int n,
+                      int y_begin, int y_end, T* scratch, Expand&& expand, Stage&& stage,
+                      Project&& project) {
+  const shape mid = nodes[f.project].spec.input;
   const bool expands = f.expand >= 0;
-  // The hidden channels [h0, h1) this call computes: its share's, or all of them.
-  constexpr int W = vector<Arch>::width;
-  int first_vector = 0, last_vector = -1, h0 = 0, h1 = mid.channels;
-  if (share != nullptr) {
-    const gemm_layout& e = packs[f.expand].gemm;
-    first_vector = std::min(e.vectors(), share->first_block * e.block_vectors);
-    last_vector = std::min(e.vectors(), share->last_block * e.block_vectors);
-    h0 = first_vector * W;
-    h1 = std::max(h0, std::min(mid.channels, last_vector * W));
-  }
-
-  detail::row_ring hidden;
+  detail::row_ring<T> hidden;
   if (expands) {
     hidden = {scratch + f.hidden_offset, f.hidden_rows,
               static_cast<std::ptrdiff_t>(nodes[f.expand].spec.output.width) * f.hidden_pitch, 0,
               0};
   }
   const std::ptrdiff_t hidden_stride = expands ? f.hidden_pitch : x.channel_stride;
-  auto hidden_row = [&](int r) -> const float* { return expands ? hidden.row(r) : &x(n, r, 0, 0); };
+  auto hidden_row = [&](int r) -> const T* { return expands ? hidden.row(r) : &x(n, r, 0, 0); };
   auto ensure_hidden = [&](int lo, int hi) {
-    if (!expands || lo >= hi || h0 == h1) return;
-    const node& e = nodes[f.expand];
-    const packing& pk = packs[f.expand];
+    if (!expands || lo >= hi) return;
     for (int r = hidden.start(lo); r < hi;) {
       const int piece = std::min(hi, (r / hidden.capacity + 1) * hidden.capacity);
-      if (f.expand_is_conv) {
-        conv2d_rows<Arch>(e.spec, x, n, r, piece, hidden.row(r), f.hidden_pitch, f.hidden_pitch,
-                          weights + pk.offset, pk, scratch + f.patch_offset);
-        r = piece;
-        continue;
-      }
-      gemm_args g;
-      g.a = &x(n, r, 0, 0);
-      g.a_stride = x.channel_stride;
-      g.rows = (piece - r) * x.width;
-      g.packed = weights + pk.offset;
-      g.layout = pk.gemm;
-      g.c = hidden.row(r);
-      g.c_stride = f.hidden_pitch;
-      g.n_store = f.hidden_pitch;
-      g.act = e.spec.act;
-      g.first_vector = first_vector;
-      g.last_vector = last_vector;
-      gemm<Arch>(g);
+      expand(r, piece, hidden.row(r));
       r = piece;
     }
     hidden.filled(hi);
   };
 
-  std::array<std::array<detail::row_ring, max_branch_depth>, max_branches> rings{};
+  std::array<std::array<detail::row_ring<T>, max_branch_depth>, max_branches> rings{};
   for (int b = 0; b < f.branch_count; ++b) {
     const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
     for (int j = 0; j + 1 < br.depth; ++j) {
@@ -126,42 +100,24 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
     }
   }
 
-  // Output row y of stage j of branch b, into `dst` (pixels `dst_stride` floats apart).
-  auto stage_row = [&](int b, int j, int y, float* dst, std::ptrdiff_t dst_stride) {
+  // Output row y of stage j of branch b, into `dst` (pixels `dst_stride` apart).
+  auto stage_row = [&](int b, int j, int y, T* dst, std::ptrdiff_t dst_stride) {
     const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
-    const node& d = nodes[br.nodes[static_cast<std::size_t>(j)]];
-    const layer_spec& s = d.spec;
-    std::array<const float*, max_depthwise_kernel> rows{};
+    const layer_spec& s = nodes[br.nodes[static_cast<std::size_t>(j)]].spec;
+    std::array<const T*, max_depthwise_kernel> rows{};
     for (int ky = 0; ky < s.kernel.height; ++ky) {
       const int iy = y * s.stride.height - s.padding.height + ky;
       if (iy < 0 || iy >= s.input.height) continue;
       rows[static_cast<std::size_t>(ky)] =
-          j == 0 ? hidden_row(iy) + br.channel_begin + h0
+          j == 0 ? hidden_row(iy) + br.channel_begin
                  : rings[static_cast<std::size_t>(b)][static_cast<std::size_t>(j - 1)].row(iy);
     }
-    depthwise_args a;
-    a.rows = rows.data();
-    a.in_stride = j == 0 ? hidden_stride : br.ring_pitch[static_cast<std::size_t>(j - 1)];
-    a.in_width = s.input.width;
-    a.out = dst + h0;
-    a.out_stride = dst_stride;
-    a.out_width = s.output.width;
-    a.channels = share != nullptr ? h1 - h0 : br.channels;
-    const packing& pk = packs[br.nodes[static_cast<std::size_t>(j)]];
-    a.packed = weights + pk.offset + h0;
-    a.weight_pitch = pk.depthwise.padded_channels();
-    a.kernel = s.kernel.height;
-    a.stride = s.stride.height;
-    a.padding = s.padding.height;
-    a.act = s.act;
-    depthwise_row<Arch>(a);
+    const std::ptrdiff_t in_stride =
+        j == 0 ? hidden_stride : br.ring_pitch[static_cast<std::size_t>(j - 1)];
+    stage(b, j, rows.data(), in_stride, dst, dst_stride);
   };
 
-  float* const mid_buffer = scratch + f.project_offset;
-  const packing& pp = packs[f.project];
-  const int groups = proj.spec.groups;
-  const int in_per_group = mid.channels / groups,
-            out_per_group = proj.spec.output.channels / groups;
+  T* const mid_buffer = scratch + f.project_offset;
   for (int y0 = y_begin; y0 < y_end; y0 += f.chunk_rows) {
     const int y1 = std::min(y_end, y0 + f.chunk_rows);
     // Rows each stage must hold, from the last stage back to the hidden tensor; the hidden rows
@@ -187,20 +143,104 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
       const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
       const auto& w = need[static_cast<std::size_t>(b)];
       for (int j = 0; j + 1 < br.depth; ++j) {
-        detail::row_ring& ring = rings[static_cast<std::size_t>(b)][static_cast<std::size_t>(j)];
+        detail::row_ring<T>& ring = rings[static_cast<std::size_t>(b)][static_cast<std::size_t>(j)];
         const span1 rows = w[static_cast<std::size_t>(j + 1)];
         for (int r = ring.start(rows.begin); r < rows.end(); ++r) {
           stage_row(b, j, r, ring.row(r), br.ring_pitch[static_cast<std::size_t>(j)]);
         }
         ring.filled(rows.end());
       }
-      for (int y = y0; y < y1 && h0 < h1; ++y) {
+      for (int y = y0; y < y1; ++y) {
         stage_row(b, br.depth - 1, y,
                   mid_buffer + static_cast<std::ptrdiff_t>((y - y0) * mid.width) * f.project_pitch +
                       br.concat_offset,
                   f.project_pitch);
       }
     }
+    project(y0, y1, static_cast<const T*>(mid_buffer));
+  }
+}
+
+/// Output rows [y_begin, y_end) of image n of block `f`, or with a `share`, that share of every
+/// output row. `nodes` and `packs` are the plan's nodes and their packing, `weights` the packed
+/// weights, `scratch` the thread's scratch. With a `channel_step` (an ungrouped projection),
+/// output channel j goes to channel j * channel_step of `out` (step::write).
+template <class Arch>
+void run_fused_block(const fused_block& f, const node* nodes, const packing* packs,
+                     const float* weights, tensor_view<const float> x, tensor_view<float> out,
+                     tensor_view<const float> residual, int n, int y_begin, int y_end,
+                     float* scratch, const hidden_share* share = nullptr, int channel_step = 1) {
+  const node& proj = nodes[f.project];
+  const shape mid = proj.spec.input;
+  // The hidden channels [h0, h1) this call computes: its share's, or all of them.
+  constexpr int W = vector<Arch>::width;
+  int first_vector = 0, last_vector = -1, h0 = 0, h1 = mid.channels;
+  if (share != nullptr) {
+    const gemm_layout& e = packs[f.expand].gemm;
+    first_vector = std::min(e.vectors(), share->first_block * e.block_vectors);
+    last_vector = std::min(e.vectors(), share->last_block * e.block_vectors);
+    h0 = first_vector * W;
+    h1 = std::max(h0, std::min(mid.channels, last_vector * W));
+  }
+  // A share of no hidden channel expands and filters nothing, but still writes its sums: the
+  // bias (and residual) for the first part, zeros for the others.
+
+  auto expand = [&](int r0, int r1, float* dst) {
+    const node& e = nodes[f.expand];
+    const packing& pk = packs[f.expand];
+    if (f.expand_is_conv) {
+      conv2d_rows<Arch>(e.spec, x, n, r0, r1, dst, f.hidden_pitch, f.hidden_pitch,
+                        weights + pk.offset, pk, scratch + f.patch_offset);
+      return;
+    }
+    gemm_args g;
+    g.a = &x(n, r0, 0, 0);
+    g.a_stride = x.channel_stride;
+    g.rows = (r1 - r0) * x.width;
+    g.packed = weights + pk.offset;
+    g.layout = pk.gemm;
+    g.c = dst;
+    g.c_stride = f.hidden_pitch;
+    g.n_store = f.hidden_pitch;
+    g.act = e.spec.act;
+    g.first_vector = first_vector;
+    g.last_vector = last_vector;
+    gemm<Arch>(g);
+  };
+
+  // A share's hidden channels start at h0 in every row of every stage.
+  auto stage = [&](int b, int j, const float* const* rows, std::ptrdiff_t in_stride, float* dst,
+                   std::ptrdiff_t dst_stride) {
+    const fused_branch& br = f.branches[static_cast<std::size_t>(b)];
+    const node& d = nodes[br.nodes[static_cast<std::size_t>(j)]];
+    std::array<const float*, max_depthwise_kernel> shifted{};
+    for (int ky = 0; ky < d.spec.kernel.height; ++ky) {
+      const float* r = rows[ky];
+      shifted[static_cast<std::size_t>(ky)] = r == nullptr ? nullptr : r + h0;
+    }
+    depthwise_args a;
+    a.rows = shifted.data();
+    a.in_stride = in_stride;
+    a.in_width = d.spec.input.width;
+    a.out = dst + h0;
+    a.out_stride = dst_stride;
+    a.out_width = d.spec.output.width;
+    a.channels = share != nullptr ? h1 - h0 : br.channels;
+    const packing& pk = packs[br.nodes[static_cast<std::size_t>(j)]];
+    a.packed = weights + pk.offset + h0;
+    a.weight_pitch = pk.depthwise.padded_channels();
+    a.kernel = d.spec.kernel.height;
+    a.stride = d.spec.stride.height;
+    a.padding = d.spec.padding.height;
+    a.act = d.spec.act;
+    depthwise_row<Arch>(a);
+  };
+
+  const packing& pp = packs[f.project];
+  const int groups = proj.spec.groups;
+  const int in_per_group = mid.channels / groups,
+            out_per_group = proj.spec.output.channels / groups;
+  auto project = [&](int y0, int y1, const float* mid_buffer) {
     for (int g = 0; g < groups; ++g) {
       gemm_args a;
       a.a = mid_buffer + g * in_per_group;
@@ -231,7 +271,8 @@ void run_fused_block(const fused_block& f, const node* nodes, const packing* pac
       }
       gemm<Arch>(a);
     }
-  }
+  };
+  walk_fused_block<float>(f, nodes, x, n, y_begin, y_end, scratch, expand, stage, project);
 }
 
 /// Completes a block split by hidden channels: adds the `count` partial sums (pixels `pitch`

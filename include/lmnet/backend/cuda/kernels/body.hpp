@@ -22,6 +22,10 @@
 //   ctx.fence()                             __threadfence
 //   ctx.atomic_add(unsigned*, unsigned)     atomicAdd, returns the old value
 //   ctx.load_coherent(const float*)         a load that sees other blocks' fenced writes (L2)
+//   Ctx::threads                            threads per block (the body's `threads`)
+//
+// Bodies that give each thread one item of a flat range (`grid_for`) loop with `for_each_item`
+// and split NHWC items with `nhwc_item::of`.
 #pragma once
 
 #include <lmnet/backend/cuda/geometry.hpp>
@@ -41,5 +45,32 @@ LMNET_HOST_DEVICE LMNET_FORCEINLINE constexpr void unrolled(F&& f) {
   }
   (std::make_integer_sequence<int, N>{});
 }
+
+/// Calls f(item) for the item of each thread of the block: a launch of `grid_for(total, threads)`
+/// gives block x items [x * threads, (x + 1) * threads), and threads past `total` have none.
+template <class Ctx, class F>
+LMNET_DEVICE LMNET_FORCEINLINE void for_each_item(Ctx& ctx, long long total, F&& f) {
+  const long long first = static_cast<long long>(ctx.block_x()) * Ctx::threads;
+  ctx.each([&](int t) {
+    const long long item = first + t;
+    if (item < total) f(item);
+  });
+}
+
+/// An item of a range over (images, rows, columns, channels), channels fastest, as coordinates.
+/// Kernels that take several columns or channels per item pass the number of column or channel
+/// groups and scale `x` or `c` back.
+struct nhwc_item {
+  long long pixel;  // (image, row, column) as one index: item / channels
+  int n, y, x, c;
+
+  LMNET_HOST_DEVICE LMNET_FORCEINLINE static constexpr nhwc_item of(long long item, int height,
+                                                                    int width, int channels) {
+    const long long pixel = item / channels;  // (n, y, x)
+    const long long row = pixel / width;      // (n, y)
+    return {pixel, static_cast<int>(row / height), static_cast<int>(row % height),
+            static_cast<int>(pixel % width), static_cast<int>(item % channels)};
+  }
+};
 
 }  // namespace lmnet::cuda

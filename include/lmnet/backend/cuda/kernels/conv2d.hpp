@@ -3,10 +3,14 @@
 // where a matrix product would waste its tiles) and the full 3x3 layers of small CNNs.
 #pragma once
 
+#include <lmnet/backend/cuda/geometry.hpp>
 #include <lmnet/backend/cuda/kernels/body.hpp>
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/activation.hpp>
 #include <lmnet/core/tensor_view.hpp>
 #include <lmnet/layers/layer.hpp>
+#include <lmnet/network/node.hpp>
 
 #include <cstddef>
 
@@ -41,18 +45,11 @@ struct conv2d_direct {
 
   template <class Ctx>
   LMNET_DEVICE static void run(const params& p, Ctx& ctx) {
-    const long long total = items(p);
-    const long long first = static_cast<long long>(ctx.block_x()) * threads;
-    ctx.each([&](int t) {
-      const long long item = first + t;
-      if (item >= total) return;
-      const int quads = p.out.channels / lanes;
-      const int o = static_cast<int>(item % quads) * lanes;
-      long long rest = item / quads;
-      const int x = static_cast<int>(rest % p.out.width);
-      rest /= p.out.width;
-      const int y = static_cast<int>(rest % p.out.height);
-      const int n = static_cast<int>(rest / p.out.height);
+    for_each_item(ctx, items(p), [&](long long item) {
+      // (n, y, x, lanes of outputs)
+      const nhwc_item where =
+          nhwc_item::of(item, p.out.height, p.out.width, p.out.channels / lanes);
+      const int n = where.n, y = where.y, x = where.x, o = where.c * lanes;
 
       const int in_per_group = p.in.channels / p.groups;
       const int out_per_group = p.out.channels / p.groups;
@@ -86,3 +83,32 @@ struct conv2d_direct {
 };
 
 }  // namespace lmnet::cuda
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::cuda, op::conv2d> {
+  template <class Builder>
+  static void schedule(Builder& b, int i) {
+    const node& n = b.at(i);
+    cuda::conv2d_params p{};
+    p.in = b.input_view(n.input());
+    p.out = b.output_view(n.output);
+    if (n.residual >= 0) p.residual = b.input_view(n.residual);
+    p.weights = b.weights(i);
+    p.bias = b.bias(i);
+    p.kernel = n.spec.kernel;
+    p.stride = n.spec.stride;
+    p.padding = n.spec.padding;
+    p.groups = n.spec.groups;
+    p.act = n.spec.act;
+    const int per_group = p.out.channels / p.groups;
+    const bool vector = per_group % 4 == 0 && cuda::vectorizable(p.out) &&
+                        cuda::vectorizable(p.residual) && cuda::aligned16(p.weights) &&
+                        cuda::aligned16(p.bias);
+    vector ? b.add(cuda::conv2d_direct<true>{}, p, i, i)
+           : b.add(cuda::conv2d_direct<false>{}, p, i, i);
+  }
+};
+
+}  // namespace lmnet

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // Dense layers over a few images: each warp reduces one output's dot product over the flattened
 // input, for up to eight images at once, so the weights are read once per eight images. Larger
-// batches use `gemm`.
+// batches use `gemm` (gemm.hpp).
 #pragma once
 
+#include <lmnet/backend/cuda/geometry.hpp>
 #include <lmnet/backend/cuda/kernels/body.hpp>
+#include <lmnet/backend/cuda/kernels/gemm.hpp>
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/activation.hpp>
 #include <lmnet/core/tensor_view.hpp>
+#include <lmnet/layers/layer.hpp>
+#include <lmnet/network/node.hpp>
 
 #include <cstddef>
 
@@ -82,3 +88,36 @@ struct dense_gemv {
 };
 
 }  // namespace lmnet::cuda
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::cuda, op::dense> {
+  template <class Builder>
+  static void schedule(Builder& b, int i) {
+    const node& n = b.at(i);
+    const tensor_view<const float> in = b.input_view(n.input());
+    const tensor_view<float> out = b.output_view(n.output);
+    const int features = in.height * in.width * in.channels;
+    const bool contiguous = in.dense() && cuda::aligned16(in.data) && features % 4 == 0;
+    if (b.batch() > cuda::dense_gemv<true>::images && in.dense()) {
+      cuda::gemm_params p{};
+      p.a = in.data;
+      p.a_stride = features;
+      p.b = b.weights(i);
+      p.bias = b.bias(i);
+      p.c = out.data;
+      p.c_stride = out.channel_stride;
+      p.m = in.batch;
+      p.n = out.channels;
+      p.k = features;
+      p.act = n.spec.act;
+      return cuda::schedule_gemm(b, p, contiguous, i);
+    }
+    const cuda::dense_params p{in, out, b.rows(i), b.bias(i), n.spec.act};
+    contiguous ? b.add(cuda::dense_gemv<true>{}, p, i, i)
+               : b.add(cuda::dense_gemv<false>{}, p, i, i);
+  }
+};
+
+}  // namespace lmnet

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Layers that move or combine elements without weights: an unfused activation or residual add,
-// the copy of a concat input that could not be written in place, the channel shuffle.
+// The one body of the layers that move or combine elements without weights: an unfused activation
+// or residual add, the copy of a concat input that could not be written in place, the channel
+// shuffle (activation.hpp, add.hpp, concat.hpp, channel_shuffle.hpp schedule it).
 #pragma once
 
 #include <lmnet/backend/cuda/kernels/body.hpp>
@@ -36,16 +37,16 @@ struct elementwise {
 
   template <class Ctx>
   LMNET_DEVICE static void run(const params& p, Ctx& ctx) {
-    const long long total = items(p);
-    const long long first = static_cast<long long>(ctx.block_x()) * threads;
-    ctx.each([&](int t) {
-      const long long item = first + t;
-      if (item >= total) return;
-      const int c = static_cast<int>(item % p.out.channels);
-      const long long pixel = item / p.out.channels;
+    for_each_item(ctx, items(p), [&](long long item) {
+      const nhwc_item where = nhwc_item::of(item, p.out.height, p.out.width, p.out.channels);
+      const long long pixel = where.pixel;
+      const int c = where.c;
       const float* a = p.a.data + static_cast<std::size_t>(pixel) * p.a.channel_stride;
-      float v;
+      float v = 0.0f;
       switch (p.kind) {
+        case elementwise_op::activation:
+          v = load(a + c);
+          break;
         case elementwise_op::add:
           v = load(a + c) +
               load(p.b.data + static_cast<std::size_t>(pixel) * p.b.channel_stride + c);
@@ -55,9 +56,6 @@ struct elementwise {
           v = load(a + (c % p.groups) * per_group + c / p.groups);
           break;
         }
-        default:
-          v = load(a + c);
-          break;
       }
       p.out.data[static_cast<std::size_t>(pixel) * p.out.channel_stride + c] = activate(v, p.act);
     });

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tiled matrix product with a fused epilogue: 1x1 convolutions (dense and grouped) over every pixel
-// of a batch, and dense layers over a batch of images.
+// of a batch, and dense layers over a batch of images (pointwise_conv2d.hpp and dense.hpp schedule
+// it through `schedule_gemm`).
 #pragma once
 
 #include <lmnet/backend/cuda/kernels/body.hpp>
@@ -153,5 +154,32 @@ struct gemm {
     });
   }
 };
+
+/// The tile for an unfused 1x1 layer or dense layer of m rows and n columns per group.
+constexpr gemm_tile choose_gemm_tile(int m, int n, int groups, const device_limits& limits) {
+  const long long narrow =
+      static_cast<long long>(ceil_div(m, gemm_narrow.bm)) * ceil_div(n, gemm_narrow.bn) * groups;
+  const long long large =
+      static_cast<long long>(ceil_div(m, gemm_large.bm)) * ceil_div(n, gemm_large.bn) * groups;
+  if (n <= gemm_narrow.bn) return narrow >= limits.multiprocessors ? gemm_narrow : gemm_small;
+  return large >= limits.multiprocessors ? gemm_large : gemm_small;
+}
+
+/// Appends the `gemm` launch computing `p` for node `node` to the schedule `b` builds: the tile
+/// `choose_gemm_tile` picks, rows of A read as float4 when `vector_a`.
+template <class Builder>
+void schedule_gemm(Builder& b, const gemm_params& p, bool vector_a, int node) {
+  const gemm_tile tile = choose_gemm_tile(p.m, p.n, p.groups, b.limits());
+  auto add = [&]<gemm_tile Tile>() {
+    vector_a ? b.add(gemm<Tile, true>{}, p, node, node) : b.add(gemm<Tile, false>{}, p, node, node);
+  };
+  if (tile == gemm_large) {
+    add.template operator()<gemm_large>();
+  } else if (tile == gemm_narrow) {
+    add.template operator()<gemm_narrow>();
+  } else {
+    add.template operator()<gemm_small>();
+  }
+}
 
 }  // namespace lmnet::cuda

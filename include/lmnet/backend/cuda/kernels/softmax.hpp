@@ -2,8 +2,13 @@
 // Softmax over channels: one warp per pixel, reductions through shared memory.
 #pragma once
 
+#include <lmnet/backend/cuda/geometry.hpp>
 #include <lmnet/backend/cuda/kernels/body.hpp>
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/tensor_view.hpp>
+#include <lmnet/layers/layer.hpp>
+#include <lmnet/network/node.hpp>
 
 namespace lmnet::cuda {
 
@@ -73,3 +78,16 @@ struct channel_softmax {
 };
 
 }  // namespace lmnet::cuda
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::cuda, op::softmax> {
+  template <class Builder>
+  static void schedule(Builder& b, int i) {
+    const node& n = b.at(i);
+    b.add(cuda::channel_softmax{}, {b.input_view(n.input()), b.output_view(n.output)}, i, i);
+  }
+};
+
+}  // namespace lmnet

@@ -30,7 +30,14 @@ classification classify(Source&& weights, std::span<const float> images, std::si
                         int threads, int batch = 16) {
   using model = lmnet::model<Net, Backend>;
   lmnet::aligned_buffer folded(model::plan.weight_floats);
-  lmnet::bind_weights(model::plan, weights, folded.span());
+  lmnet::value_quantization quantization;  // an int8 model's, stored beside its weights
+  if constexpr (model::quantized) {
+    quantization = lmnet::read_quantization(model::plan, weights);
+    const lmnet::tensor_spec params = lmnet::quantization_tensor(model::plan);
+    lmnet::bind_weights(model::plan, weights, folded.span(), {&params, 1});
+  } else {
+    lmnet::bind_weights(model::plan, weights, folded.span());
+  }
 
   const std::size_t in = model::input_shape.size(), classes = model::output_shape.size();
   if (images.size() != count * in) {
@@ -42,7 +49,11 @@ classification classify(Source&& weights, std::span<const float> images, std::si
   std::vector<std::unique_ptr<model>> models;
   for (int t = 0; t < threads; ++t) {
     models.push_back(std::make_unique<model>(batch));
-    models.back()->load_folded(folded.span());
+    if constexpr (model::quantized) {
+      models.back()->load_folded(folded.span(), quantization);
+    } else {
+      models.back()->load_folded(folded.span());
+    }
   }
 
   classification result;

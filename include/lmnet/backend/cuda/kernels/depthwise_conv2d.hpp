@@ -3,9 +3,14 @@
 // one) channels, so every input column it loads serves several outputs.
 #pragma once
 
+#include <lmnet/backend/cuda/geometry.hpp>
 #include <lmnet/backend/cuda/kernels/body.hpp>
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/tags.hpp>
 #include <lmnet/core/activation.hpp>
 #include <lmnet/core/tensor_view.hpp>
+#include <lmnet/layers/layer.hpp>
+#include <lmnet/network/node.hpp>
 
 #include <cstddef>
 
@@ -45,18 +50,11 @@ struct depthwise {
 
   template <class Ctx>
   LMNET_DEVICE static void run(const params& p, Ctx& ctx) {
-    const long long total = items(p);
-    const long long first = static_cast<long long>(ctx.block_x()) * threads;
-    ctx.each([&](int t) {
-      const long long item = first + t;
-      if (item >= total) return;
-      const int quads = p.out.channels / lanes, column_groups = ceil_div(p.out.width, columns);
-      const int c = static_cast<int>(item % quads) * lanes;
-      long long rest = item / quads;
-      const int x0 = static_cast<int>(rest % column_groups) * columns;
-      rest /= column_groups;
-      const int y = static_cast<int>(rest % p.out.height);
-      const int n = static_cast<int>(rest / p.out.height);
+    for_each_item(ctx, items(p), [&](long long item) {
+      // (n, y, columns of outputs, lanes of channels)
+      const nhwc_item where =
+          nhwc_item::of(item, p.out.height, ceil_div(p.out.width, columns), p.out.channels / lanes);
+      const int n = where.n, y = where.y, x0 = where.x * columns, c = where.c * lanes;
       if constexpr (Kernel == 0) {
         compute<columns>(p, n, y, x0, c, p.kernel, p.stride);
       } else {
@@ -121,3 +119,39 @@ struct depthwise {
 };
 
 }  // namespace lmnet::cuda
+
+namespace lmnet {
+
+template <>
+struct kernel<backend::cuda, op::depthwise_conv2d> {
+  template <class Builder>
+  static void schedule(Builder& b, int i) {
+    const node& n = b.at(i);
+    cuda::depthwise_params p{};
+    p.in = b.input_view(n.input());
+    p.out = b.output_view(n.output);
+    if (n.residual >= 0) p.residual = b.input_view(n.residual);
+    p.weights = b.weights(i);
+    p.bias = b.bias(i);
+    p.kernel = n.spec.kernel.height;
+    p.stride = n.spec.stride.height;
+    p.padding = n.spec.padding.height;
+    p.act = n.spec.act;
+    const bool vector = cuda::vectorizable(p.in) && cuda::vectorizable(p.out) &&
+                        cuda::vectorizable(p.residual) && cuda::aligned16(p.weights) &&
+                        cuda::aligned16(p.bias);
+    // Depthwise layers have square windows (layers/depthwise_conv2d.hpp).
+    const int k = p.kernel, stride = p.stride;
+    auto add = [&]<int K, int S>() {
+      vector ? b.add(cuda::depthwise<K, S, true>{}, p, i, i)
+             : b.add(cuda::depthwise<K, S, false>{}, p, i, i);
+    };
+    if (k == 3 && stride == 1) return add.template operator()<3, 1>();
+    if (k == 3 && stride == 2) return add.template operator()<3, 2>();
+    if (k == 5 && stride == 1) return add.template operator()<5, 1>();
+    if (k == 5 && stride == 2) return add.template operator()<5, 2>();
+    add.template operator()<0, 0>();
+  }
+};
+
+}  // namespace lmnet

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <lmnet/backend/kernel.hpp>
+#include <lmnet/backend/simd/int8/kernel_args.hpp>
+#include <lmnet/backend/tags.hpp>
+#include <lmnet/quantization/params.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace lmnet::simd {
+
+/// out = requantize((a - a_zero) rescaled, plus (b - b_zero) rescaled) over rows [q0, q1).
+inline void int8_add(const int8_kernel_args& k, int q0, int q1) {
+  const quantized_node& q = k.q;
+  for_each_row(k.output.height, q0, q1, [&](int n, int y) {
+    for (int x = 0; x < k.output.width; ++x)
+      for (int c = 0; c < k.output.channels; ++c)
+        k.output(n, y, x, c) =
+            requantize(k.inputs[0](n, y, x, c) - q.input.zero_point, q.first_multiplier,
+                       k.inputs[1](n, y, x, c) - q.second.zero_point, q.second_multiplier,
+                       q.output.zero_point, q.clamp);
+  });
+}
+
+}  // namespace lmnet::simd
+
+namespace lmnet {
+
+template <class Arch>
+struct kernel<backend::int8<backend::simd<Arch>>, op::add> {
+  static void run(const simd::int8_kernel_args& a) { simd::int8_add(a, a.first, a.last); }
+};
+
+}  // namespace lmnet
