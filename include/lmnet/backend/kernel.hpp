@@ -9,6 +9,7 @@
 #include <lmnet/network/node.hpp>
 
 #include <array>
+#include <cstdint>
 #include <span>
 #include <type_traits>
 #include <utility>
@@ -105,14 +106,43 @@ struct kernel_args {
   const float* bias;
 };
 
+/// What one step of an engine runs, as profiles report it (lmnet::profile): nodes [first, last]
+/// of the plan (a layer: one node), and for a fused block the standard convolution it runs as its
+/// expansion (`absorbed`, -1 when none); `output` is the step's output shape.
+struct engine_step {
+  enum class kind : std::uint8_t { layer, fused_block, strided_copy };
+  kind what = kind::layer;
+  int first = 0;
+  int last = 0;
+  int absorbed = -1;
+  shape output{};
+};
+
+/// Told when each step of an inference begins and ends, on the calling thread (a step shared among
+/// threads ends when all its parts have): the profile's timing hook. Engines take one in `run`.
+template <class O>
+concept StepObserver = requires(O& o, int step) {
+  o.step_begins(step);
+  o.step_ends(step);
+};
+
+/// The observer of a plain inference: observes nothing, and compiles to nothing.
+struct no_step_observer {
+  constexpr void step_begins(int) const {}
+  constexpr void step_ends(int) const {}
+};
+
 /// Runs every node of plan `Plan` in order, each by `kernel<Backend, op>::run(const kernel_args&)`:
 /// the reference backend's executor, and the simplest way to write a backend. The arena is
-/// `Plan.arena_floats * batch` floats.
-template <class Backend, const auto& Plan>
-void execute_plan(float* arena, const float* input, int batch, const float* weights) {
+/// `Plan.arena_floats * batch` floats. Step k, for `observer`, is the k-th node that is not elided.
+template <class Backend, const auto& Plan, StepObserver Observer = no_step_observer>
+void execute_plan(float* arena, const float* input, int batch, const float* weights,
+                  Observer&& observer = {}) {
   const auto& plan = Plan;
+  int step = 0;
   for (const node& n : plan.nodes) {
     if (n.elided) continue;
+    observer.step_begins(step);
     std::array<tensor_view<const float>, max_node_inputs> inputs{};
     for (int k = 0; k < n.input_count; ++k) {
       inputs[static_cast<std::size_t>(k)] =
@@ -127,7 +157,26 @@ void execute_plan(float* arena, const float* input, int batch, const float* weig
                            weights + n.weight_offset,
                            weights + n.bias_offset};
     with_kernel<Backend, Plan>(n.kind(), [&](auto k) { decltype(k)::run(args); });
+    observer.step_ends(step++);
   }
+}
+
+/// The steps execute_plan runs for `plan`: the nodes that are not elided.
+template <class Plan>
+constexpr int plan_step_count(const Plan& plan) {
+  int count = 0;
+  for (const node& n : plan.nodes) count += n.elided ? 0 : 1;
+  return count;
+}
+
+/// Step `k` of execute_plan on `plan`.
+template <class Plan>
+constexpr engine_step plan_step(const Plan& plan, int k) {
+  for (int i = 0; i < static_cast<int>(plan.nodes.size()); ++i) {
+    const node& n = plan.nodes[static_cast<std::size_t>(i)];
+    if (!n.elided && k-- == 0) return {engine_step::kind::layer, i, i, -1, n.spec.output};
+  }
+  return {};
 }
 
 }  // namespace lmnet
