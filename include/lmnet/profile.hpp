@@ -11,6 +11,7 @@
 #include <lmnet/backend/kernel.hpp>
 #include <lmnet/core/error.hpp>
 #include <lmnet/core/shape.hpp>
+#include <lmnet/io/detail/name_match.hpp>  // path_segments
 #include <lmnet/layers/layer.hpp>
 
 #include <algorithm>
@@ -90,20 +91,10 @@ inline double median_of(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// "features.3.conv" -> {"features", "3", "conv"}; "" -> {}.
-inline std::vector<std::string> path_segments(const std::string& path) {
-  std::vector<std::string> segments;
-  if (path.empty()) return segments;
-  for (std::size_t begin = 0;;) {
-    const std::size_t dot = std::min(path.find('.', begin), path.size());
-    segments.push_back(path.substr(begin, dot - begin));
-    if (dot == path.size()) return segments;
-    begin = dot + 1;
-  }
-}
-
-inline std::string joined(const std::vector<std::string>& parts, std::size_t from, std::size_t to,
-                          std::string_view separator) {
+// parts[from, to) with `separator` between them (parts: strings or string views).
+template <class Part>
+std::string joined(const std::vector<Part>& parts, std::size_t from, std::size_t to,
+                   std::string_view separator) {
   std::string s;
   for (std::size_t i = from; i < to; ++i) {
     if (i > from) s += separator;
@@ -141,13 +132,15 @@ step_profile describe(const Plan& plan, const engine_step& st) {
     return p;
   }
 
-  // A fused block: the common prefix of its layers' paths, and what lies below it.
-  std::vector<std::string> prefix;
+  // A fused block: the common prefix of its layers' paths, and what lies below it. The segments
+  // are views into `names`.
+  std::vector<std::string> names;
+  for (int i : nodes) names.push_back(plan.nodes[static_cast<std::size_t>(i)].name.str());
+  std::vector<std::string_view> prefix;
   bool first = true;
-  for (int i : nodes) {
-    const std::vector<std::string> s =
-        path_segments(plan.nodes[static_cast<std::size_t>(i)].name.str());
-    if (s.empty()) continue;
+  for (const std::string& name : names) {
+    if (name.empty()) continue;
+    const std::vector<std::string_view> s = path_segments(name);
     if (first) {
       prefix = s;
       first = false;
@@ -160,10 +153,10 @@ step_profile describe(const Plan& plan, const engine_step& st) {
   p.path = joined(prefix, 0, prefix.size(), ".");
   p.op = "fused_block[";
   std::string_view last_part;
-  for (int i : nodes) {
-    const node& n = plan.nodes[static_cast<std::size_t>(i)];
-    if (!has_weights(n.kind())) continue;
-    const std::vector<std::string> s = path_segments(n.name.str());
+  for (std::size_t j = 0; j < nodes.size(); ++j) {
+    const node& n = plan.nodes[static_cast<std::size_t>(nodes[j])];
+    if (!has_weights(n.kind()) || names[j].empty()) continue;
+    const std::vector<std::string_view> s = path_segments(names[j]);
     if (s.size() > prefix.size()) p.covers.push_back(joined(s, prefix.size(), s.size(), "."));
     const std::string_view part = fused_part_name(n.kind());
     if (part != last_part) {
