@@ -211,3 +211,25 @@ TEST_CASE("recorded answers replay a stream's answers; memories remember the sur
     CHECK_THROWS_AS(recorded.infer({}), lmnet::error);
   }
 }
+
+TEST_CASE("int8 calibration runs on training images outside the validation split") {
+  const image_set train = ramp_images(60);
+  const image_set calibration = int8_calibration_split(train, 20);
+  REQUIRE(calibration.size() == 20);
+  // The first 20 training images whose index is not a multiple of 12: 1-11, then 13-21.
+  std::size_t expected = 1;
+  for (std::size_t i = 0; i < calibration.size(); ++i, ++expected) {
+    if (expected % validation_stride == 0) ++expected;
+    CAPTURE(i);
+    CHECK(std::ranges::equal(calibration.image(i), train.image(expected)));
+    CHECK(calibration.labels[i] == train.labels[expected]);
+  }
+  // No validation image among them, however many are asked for.
+  const image_set all = int8_calibration_split(train, 1000);
+  const image_set val = validation_split(train);
+  CHECK(all.size() == train.size() - val.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    for (std::size_t v = 0; v < val.size(); ++v)
+      CHECK_FALSE(std::ranges::equal(all.image(i), val.image(v)));
+  }
+}

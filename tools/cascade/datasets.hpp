@@ -46,9 +46,22 @@ inline image_set load_fashion_mnist(const std::string& root, const std::string& 
 
 /// The validation split: every 12th training image (index % 12 == 0), 5000 of 60000, held out
 /// from training by tools/train.py (lmnet_tools.fashion_mnist.validation_split).
+inline constexpr std::size_t validation_stride = 12;
+
 inline image_set validation_split(const image_set& train) {
   image_set set;
-  for (std::size_t i = 0; i < train.size(); i += 12) set.append(train.image(i), train.labels[i]);
+  for (std::size_t i = 0; i < train.size(); i += validation_stride)
+    set.append(train.image(i), train.labels[i]);
+  return set;
+}
+
+/// The images int8 calibration runs on: the first `count` training images outside the validation
+/// split, so that the cascade's rule, calibrated on the validation split, sees none of them.
+inline image_set int8_calibration_split(const image_set& train, std::size_t count) {
+  image_set set;
+  for (std::size_t i = 0; i < train.size() && set.size() < count; ++i) {
+    if (i % validation_stride != 0) set.append(train.image(i), train.labels[i]);
+  }
   return set;
 }
 

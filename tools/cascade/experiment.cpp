@@ -4,24 +4,37 @@
 // the method and the results.
 //
 //   lmnet_cascade_experiment logits    --work DIR [--models a,b] [--sets val,test,...] [--limit N]
+//                                      [--backend simd|int8]
 //       runs pool models batch-1 over image sets, keeping logits and per-image times (.npy)
 //   lmnet_cascade_experiment calibrate --work DIR [--budget 0.3]
 //       on the validation split: complementarity of every pair, lambda* of every rule, the
 //       learned rule, the pair and the small model the experiment uses, the centred memory's
-//       confirmation (over several rounds of noisy and shifted copies of the split)
+//       confirmation (over several rounds of noisy and shifted copies of the split); the pair in
+//       int8 and its rule's lambda* in int8
 //   lmnet_cascade_experiment run       --work DIR [--limit N] [--live N]
 //       every configuration on every test set, streamed batch-1; per memory its hits, wrong
 //       hits and own time; ends with one line each:
 //       cascade <dataset> <config> accuracy=.. macs_per_image=.. ms_per_image=.. second_rate=..
 //               hit_rate=.. saving_vs_large=.. wrong_hit_rate=.. memory_us_per_image=..
+//       and one line per dataset comparing the pair in int8 with the same pair in fp32 (its
+//       times from the pair's models timed in fp32 and in int8 in turn):
+//       int8 <dataset> <config> accuracy=.. fp32_accuracy=.. ms_per_image=.. fp32_ms_per_image=..
+//            saving_vs_fp32=.. weight_bytes_per_image=.. fp32_weight_bytes_per_image=..
+//            weight_bytes_saving=..
 // Common options: --weights DIR (<model>.safetensors, default examples/weights/fashion_mnist),
-// --large NAME (default mobilenet_v2_cifar), --data DIR (the dataset's gzip IDX files).
+// --large NAME (default mobilenet_v2_cifar), --data DIR (the dataset's gzip IDX files),
+// --int8-images N (the training images int8 calibration runs on, default 200).
 //
 // The pool is every model whose weights are in the weights directory; the small models are those
 // with fewer MACs than the large one. A pair starts with a small model; its second model is any
-// other pool model, the large one included. The tool writes logits/, calibration/ and results.csv
-// under the work directory. Logits are computed once per model, set, weights and backend and
-// reused.
+// other pool model, the large one included. The tool writes logits/, calibration/, int8/,
+// results.csv and int8.csv under the work directory. Logits are computed once per model, set,
+// weights and backend and reused.
+//
+// int8. The pair also runs in int8 (backend::int8 of the same simd kernels): each of its models
+// is calibrated on training images outside the validation split (never test images), the
+// calibrated file kept under int8/, and the selected rule's lambda* (and the learned rule)
+// calibrated again on the int8 models' validation logits, as a device running them would.
 //
 // How time is measured. Every model's per-image time is measured when its logits are computed
 // (thread CPU time, so that other processes on a shared machine do not count; wall time is kept
@@ -31,6 +44,9 @@
 // memory's own time (keys, lookups, insertions) is measured apart: its stream is run again in
 // front of the answers it gave, five times, and the median kept. `--live N` also runs the first N
 // images of every dataset with the real models end to end, and prints both figures side by side.
+// The pair's models are also timed in fp32 and in int8 in turn over the same images (the median of
+// five passes each): the int8 lines compare the two at those times, so that a difference of a few
+// percent does not rest on passes measured at other times, under other loads.
 //
 // Wrong hits. A hit is wrong when its answer differs from what the same cascade, without the
 // memory, answers for that image: on distinct images, the memory answered for another picture;
@@ -96,9 +112,11 @@ struct options {
   std::string data{fashion_mnist::default_root};
   std::string large{default_large_model};
   std::vector<std::string> models, sets;
-  std::size_t limit = 0;      // test images used (0: all)
-  std::size_t val_limit = 0;  // validation images used (0: all)
-  std::size_t live = 0;       // images per dataset also run end to end with the real models
+  std::size_t limit = 0;          // test images used (0: all)
+  std::size_t val_limit = 0;      // validation images used (0: all)
+  std::size_t live = 0;           // images per dataset also run end to end with the real models
+  std::size_t int8_images = 200;  // training images int8 calibration runs on
+  bool int8 = false;              // logits: the models in int8
   double budget = 0.3;  // pair selection: most expected MACs, as a fraction of the large model's
 };
 
@@ -140,6 +158,10 @@ options parse(int argc, char** argv) {
       o.live = std::stoul(value);
     else if (flag == "--budget")
       o.budget = std::stod(value);
+    else if (flag == "--int8-images")
+      o.int8_images = std::stoul(value);
+    else if (flag == "--backend" && (value == "simd" || value == "int8"))
+      o.int8 = value == "int8";
     else
       throw error("unknown option " + flag);
   }
@@ -163,15 +185,18 @@ std::string copies_name(const std::string& split, perturbation kind, std::size_t
 }
 
 /// The images the models run on, by name: "val", "test", and their perturbed copies (see
-/// `copies_name`; the test set's in round 0 only).
+/// `copies_name`; the test set's in round 0 only); and the images int8 calibration runs on.
 struct image_sets {
   image_set val, test, test_noise, test_shift;
   std::vector<image_set> val_noise, val_shift;  // one per round
+  image_set int8_calibration;
 
   image_sets(const options& o) {
     const std::string& data = o.data;
-    val = validation_split(load_fashion_mnist(data, "train"));
+    const image_set train = load_fashion_mnist(data, "train");
+    val = validation_split(train);
     if (o.val_limit != 0) val = first(val, o.val_limit);
+    int8_calibration = int8_calibration_split(train, o.int8_images);
     for (std::size_t round = 0; round < validation_rounds; ++round) {
       val_noise.push_back(duplicates(val, perturbation::noise, round));
       val_shift.push_back(duplicates(val, perturbation::shift, round));
@@ -226,20 +251,90 @@ fs::path weights_file(const options& o, std::string_view model_name) {
   return o.weights / (std::string(model_name) + ".safetensors");
 }
 
-/// The model's outputs on the set, from logits/ when computed before with the same weights,
-/// images and backend, otherwise measured now.
-model_outputs outputs_of(const options& o, const image_sets& sets, const std::string& model_name,
-                         const std::string& set_name) {
+/// The preprocessed inputs of every image of a set, one after another.
+std::vector<float> inputs_of(const image_set& images) {
+  std::vector<float> inputs(images.size() * input_floats);
+  for (std::size_t i = 0; i < images.size(); ++i)
+    preprocess(images.image(i), std::span<float>(inputs).subspan(i * input_floats, input_floats));
+  return inputs;
+}
+
+enum class precision { fp32, int8 };
+
+std::string_view backend_name(precision p) {
+  return p == precision::fp32 ? experiment_backend_name : experiment_int8_backend_name;
+}
+
+/// The model calibrated for int8 (int8/<model>.safetensors, the file an int8 model loads), and
+/// what it was calibrated from (`description`): written now unless there with the same weights
+/// and calibration images.
+struct calibrated_model {
+  fs::path file;
+  std::string description;
+};
+
+/// How the calibration chooses each tensor's range: lmnet's default.
+std::string calibration_rule() {
+  const quantization_options defaults{};
+  if (defaults.rule == range_rule::min_max) return "min_max";
+  std::ostringstream rule;
+  rule << "percentile " << defaults.percentile;
+  return rule.str();
+}
+
+calibrated_model calibrated_file(const options& o, const image_sets& sets,
+                                 const std::string& model_name) {
+  const fs::path weights = weights_file(o, model_name);
+  if (!fs::exists(weights)) throw error("no weights for " + model_name + " at " + weights.string());
+  const image_set& images = sets.int8_calibration;
+  std::ostringstream description;
+  description << "weights=" << weights_fingerprint(weights) << " rule=" << calibration_rule()
+              << " calibration_images=" << images.size() << " calibration_pixels=" << std::hex
+              << xxh64(std::span<const std::uint8_t>(images.pixels));
+  const calibrated_model out{o.work / "int8" / (model_name + ".safetensors"), description.str()};
+  const fs::path meta = fs::path(out.file).replace_extension(".meta");
+  std::ifstream old_meta(meta);
+  std::string old;
+  std::getline(old_meta, old);
+  if (old == out.description && fs::exists(out.file)) return out;
+
+  std::fprintf(stderr, "calibrating %s for int8 on %zu training images\n", model_name.c_str(),
+               images.size());
+  fs::create_directories(out.file.parent_path());
+  fs::remove(meta);
+  find_member(model_name)
+      .calibrate_int8(weights.string(), inputs_of(images), out.file.string(),
+                      {{"lmnet.calibration",
+                        calibration_rule() + " over the first " + std::to_string(images.size()) +
+                            " Fashion-MNIST training images outside the validation split"}});
+  std::ofstream(meta) << out.description << "\n";
+  return out;
+}
+
+/// The model ready to run: fp32 from its weights, int8 from its calibrated file.
+any_model load_model(const options& o, const image_sets& sets, const std::string& model_name,
+                     precision p) {
   const pool_member& member = find_member(model_name);
+  if (p == precision::int8) return member.make_int8(calibrated_file(o, sets, model_name).file);
+  return member.make(weights_file(o, model_name).string());
+}
+
+/// The model's outputs on the set, from logits/ when computed before with the same weights,
+/// images and backend (and in int8, the same calibration), otherwise measured now.
+model_outputs outputs_of(const options& o, const image_sets& sets, const std::string& model_name,
+                         const std::string& set_name, precision kind = precision::fp32) {
   const image_set& images = sets[set_name];
   const fs::path weights = weights_file(o, model_name);
   if (!fs::exists(weights)) throw error("no weights for " + model_name + " at " + weights.string());
+  const std::string suffix = kind == precision::int8 ? ".int8" : "";
   const fs::path base =
-      o.work / "logits" / (model_name + "." + set_name + "-" + std::to_string(images.size()));
+      o.work / "logits" /
+      (model_name + suffix + "." + set_name + "-" + std::to_string(images.size()));
   std::ostringstream meta;
-  meta << "backend=" << experiment_backend_name << " weights=" << weights_fingerprint(weights)
+  meta << "backend=" << backend_name(kind) << " weights=" << weights_fingerprint(weights)
        << " images=" << images.size() << " pixels=" << std::hex
        << xxh64(std::span<const std::uint8_t>(images.pixels)) << "\n";
+  if (kind == precision::int8) meta << calibrated_file(o, sets, model_name).description << "\n";
 
   model_outputs out;
   std::ifstream old_meta(base.string() + ".meta");
@@ -257,8 +352,8 @@ model_outputs outputs_of(const options& o, const image_sets& sets, const std::st
   }
 
   std::fprintf(stderr, "measuring %s on %s (%zu images, %s backend)\n", model_name.c_str(),
-               set_name.c_str(), images.size(), std::string(experiment_backend_name).c_str());
-  any_model m = member.make(weights.string());
+               set_name.c_str(), images.size(), std::string(backend_name(kind)).c_str());
+  any_model m = load_model(o, sets, model_name, kind);
   std::vector<float> input(input_floats);
   preprocess(images.image(0), input);
   for (int i = 0; i < 25; ++i) m.infer(input);  // warm-up, as the paper drops its first 25 samples
@@ -811,6 +906,63 @@ void perceptual_evidence(const image_set& val) {
   }
 }
 
+/// Writes what the calibration chose to `dir` (selection.txt, learned_rule.txt), as
+/// `read_selection` reads it.
+void write_selection(const fs::path& dir, const std::string& large, const pair_result& pair,
+                     const std::string& small, const rule_choice& selected, double budget) {
+  fs::create_directories(dir);
+  std::ofstream sel(dir / "selection.txt");
+  sel << "large " << large << "\nfirst " << pair.first << "\nsecond " << pair.second << "\nsmall "
+      << small << "\nrule " << selected.rule << " " << selected.post_check << "\nbudget_macs "
+      << budget << "\n";
+  for (const rule_choice& c : pair.rules) {
+    sel << "threshold " << c.rule << " " << c.post_check << " " << c.threshold << " " << c.accuracy
+        << "\n";
+  }
+  std::ofstream(dir / "learned_rule.txt") << pair.learned.to_string();
+}
+
+const rule_choice& find_rule(const pair_result& pair, const std::string& rule, bool post_check) {
+  for (const rule_choice& c : pair.rules) {
+    if (c.rule == rule && c.post_check == post_check) return c;
+  }
+  throw error("no rule " + rule + " calibrated for " + pair.first + " -> " + pair.second);
+}
+
+/// The selected pair in int8, into `dir` (calibration/int8/): each model calibrated on training
+/// images outside the validation split; the selected rule and post-check kept, its lambda* (and
+/// the learned rule's fit) calibrated anew on the int8 models' validation logits. `fp32` is the
+/// pair's calibration in fp32, `fp32_val` the fp32 models' validation outputs.
+void calibrate_int8_pair(const options& o, const image_sets& sets, const selection& s,
+                         const pair_result& fp32,
+                         const std::map<std::string, model_outputs>& fp32_val,
+                         const fs::path& dir) {
+  const std::vector<int>& labels = sets.val.labels;
+  std::printf(
+      "\nthe pair in int8 (each model calibrated on %zu training images outside the validation "
+      "split), validation split:\n",
+      sets.int8_calibration.size());
+  std::map<std::string, model_outputs> val;
+  for (const std::string& name : {s.first, s.second}) {
+    const model_outputs& fp = fp32_val.at(name);
+    const model_outputs& q = val[name] = outputs_of(o, sets, name, "val", precision::int8);
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) same += q.answer(i) == fp.answer(i);
+    std::printf("  %-26s val_acc fp32 %.4f int8 %.4f; int8 answers as fp32 on %.2f%% of images\n",
+                name.c_str(), accuracy(fp, labels), accuracy(q, labels),
+                100.0 * static_cast<double>(same) / static_cast<double>(labels.size()));
+  }
+  const pair_result int8 = calibrate_pair(s.first, s.second, val[s.first], val[s.second], labels);
+  const rule_choice& c = find_rule(int8, s.rule, s.post_check);
+  const rule_choice& f = find_rule(fp32, s.rule, s.post_check);
+  std::printf(
+      "  rule %s%s, calibrated on the int8 logits: lambda=%.4f val_acc=%.4f second_rate=%.3f "
+      "(fp32: lambda=%.4f val_acc=%.4f second_rate=%.3f)\n",
+      s.rule.c_str(), s.post_check ? " with post-check" : "", static_cast<double>(c.threshold),
+      c.accuracy, c.second_rate, static_cast<double>(f.threshold), f.accuracy, f.second_rate);
+  write_selection(dir, s.large, int8, s.small, c, std::numeric_limits<double>::infinity());
+}
+
 int calibrate(const options& o) {
   const image_sets sets(o);
   const std::vector<int>& labels = sets.val.labels;
@@ -957,16 +1109,7 @@ int calibrate(const options& o) {
                 c.post_check, c.threshold, c.accuracy, c.second_rate);
   }
   const rule_choice& selected = best_rule(*chosen, budget);
-  std::ofstream sel(dir / "selection.txt");
-  sel << "large " << o.large << "\nfirst " << chosen->first << "\nsecond " << chosen->second
-      << "\nsmall " << small << "\nrule " << selected.rule << " " << selected.post_check
-      << "\nbudget_macs " << budget << "\n";
-  for (const rule_choice& c : chosen->rules) {
-    sel << "threshold " << c.rule << " " << c.post_check << " " << c.threshold << " " << c.accuracy
-        << "\n";
-  }
-  sel.close();  // read back below
-  std::ofstream(dir / "learned_rule.txt") << chosen->learned.to_string();
+  write_selection(dir, o.large, *chosen, small, selected, budget);
   std::printf("\nselected: %s then %s, rule %s%s; best single small model: %s\n",
               chosen->first.c_str(), chosen->second.c_str(), selected.rule.c_str(),
               selected.post_check ? " with post-check" : "", small.c_str());
@@ -995,6 +1138,8 @@ int calibrate(const options& o) {
   const memory_tuning tuned = tune_memory(rounds, chosen_selection);
   std::ofstream(dir / "selection.txt", std::ios::app)
       << "memory " << tuned.max_thumbnail_distance << " " << tuned.min_probability << "\n";
+
+  calibrate_int8_pair(o, sets, chosen_selection, *chosen, val, dir / "int8");
   return 0;
 }
 
@@ -1007,6 +1152,8 @@ struct result {
   double accuracy = 0, macs_per_image = 0, ms_per_image = 0, second_rate = 0, hit_rate = 0,
          saving = 0;
   double overhead_us = 0;
+  double weight_bytes_per_image = 0;  // packed weights read, every model run counted
+  std::string_view backend = experiment_backend_name;
   cache_stats cache{};
   // Memories only: hits answering otherwise than the models would, the memory's own time per
   // image (keys, lookups, insertions), and the first model's for comparison.
@@ -1021,7 +1168,8 @@ struct stream_models {
   Model* small;
   Model* first;
   Model* second;
-  std::size_t macs_large, macs_small, macs_first, macs_second;
+  // What one inference of each costs (large, small, first, second): MACs, bytes of packed weights.
+  std::array<std::size_t, 4> macs, weight_bytes;
 };
 
 /// Streams `items` one at a time through `classify(item, index)`; returns accuracy and time, the
@@ -1040,16 +1188,18 @@ result stream(const std::vector<item>& items, const stream_models<Model>& m, Cla
   const double n = static_cast<double>(items.size());
   r.images = items.size();
   r.accuracy = static_cast<double>(right) / n;
-  double model_ms = 0, macs = 0;
-  const std::size_t model_macs[] = {m.macs_large, m.macs_small, m.macs_first, m.macs_second};
-  int k = 0;
+  double model_ms = 0, macs = 0, weight_bytes = 0;
+  std::size_t k = 0;
   for (Model* model : {m.large, m.small, m.first, m.second}) {
     model_ms += model->ms;
-    macs += static_cast<double>(model->runs) * static_cast<double>(model_macs[k++]);
+    macs += static_cast<double>(model->runs) * static_cast<double>(m.macs[k]);
+    weight_bytes += static_cast<double>(model->runs) * static_cast<double>(m.weight_bytes[k]);
+    ++k;
   }
   r.ms_per_image = (loop_ms + model_ms) / n;
   r.overhead_us = 1e3 * (loop_ms / n);
   r.macs_per_image = macs / n;
+  r.weight_bytes_per_image = weight_bytes / n;
   r.second_rate = static_cast<double>(m.second->runs) / n;
   return r;
 }
@@ -1161,48 +1311,176 @@ void print(const result& r) {
       r.second_rate, r.hit_rate, r.saving, r.wrong_hit_rate, r.memory_us);
 }
 
+/// The pair with the selected rule of `s` over a dataset, its models those of `m`: the fp32
+/// selection with fp32 models, the int8 one (calibration/int8/) with int8 models. Its saving is
+/// against `large_ms`, the large model's time per image in fp32.
+template <class Model>
+result run_pair(const dataset& d, const stream_models<Model>& m, const selection& s,
+                std::string config, double large_ms) {
+  const std::span<const float> none;
+  result r;
+  with_selected_rule(s, [&](const auto& rule) {
+    cascade dual(*m.first, *m.second, rule, {.post_check = s.post_check});
+    r = stream(d.items, m, [&](const item&, std::size_t) { return dual.classify(none); });
+  });
+  r.dataset = d.name;
+  r.config = std::move(config);
+  r.saving = 1.0 - r.ms_per_image / large_ms;
+  return r;
+}
+
+/// The configuration names of the pair with the selected rule, in fp32 and in int8.
+std::string pair_config(const selection& s) {
+  return "dual_" + s.rule + (s.post_check ? "_pc" : "");
+}
+std::string int8_pair_config(const selection& s) {
+  return pair_config(s) + "_int8";
+}
+
+/// A model's time per image in fp32 and in int8, measured in turn (`paired_times`).
+struct paired_time {
+  double fp32 = 0, int8 = 0;
+};
+
+/// Per model of `names`, its time per image in fp32 and in int8 measured in turn over the same
+/// images (thread CPU; the median of `rounds` passes each), so that both see the machine alike.
+std::map<std::string, paired_time> paired_times(const options& o, const image_sets& sets,
+                                                const std::vector<std::string>& names,
+                                                std::size_t images, int rounds) {
+  const std::vector<float> inputs = inputs_of(first(sets.test, images));
+  const std::size_t count = inputs.size() / input_floats;
+  std::printf(
+      "\nfp32 and int8 in turn: thread CPU ms per image, median of %d passes each over the first "
+      "%zu test images\n",
+      rounds, count);
+  std::map<std::string, paired_time> times;
+  for (const std::string& n : names) {
+    std::array<any_model, 2> m = {load_model(o, sets, n, precision::fp32),
+                                  load_model(o, sets, n, precision::int8)};
+    std::array<std::vector<double>, 2> ms;
+    for (int round = 0; round < rounds; ++round) {
+      for (std::size_t k = 0; k < 2; ++k) {
+        for (int i = 0; i < 25; ++i) m[k].infer(std::span(inputs).first(input_floats));
+        const double start = cpu_ms();
+        for (std::size_t i = 0; i < count; ++i)
+          m[k].infer(std::span(inputs).subspan(i * input_floats, input_floats));
+        ms[k].push_back((cpu_ms() - start) / static_cast<double>(count));
+      }
+    }
+    for (std::vector<double>& v : ms) std::sort(v.begin(), v.end());
+    const paired_time t{ms[0][ms[0].size() / 2], ms[1][ms[1].size() / 2]};
+    std::printf("  %-26s fp32 %.3f int8 %.3f int8/fp32 %.2f\n", n.c_str(), t.fp32, t.int8,
+                t.int8 / t.fp32);
+    times[n] = t;
+  }
+  return times;
+}
+
+/// The pair in int8 against the same pair, rule and post-check in fp32, over one dataset. The
+/// streams' times replay passes measured at other times, under other loads on a shared machine:
+/// close enough against the large model, not for the few percent between fp32 and int8. So the
+/// pair's time per image here is the stream's own work plus its models' runs at the times
+/// measured in turn.
+struct int8_comparison {
+  result int8, fp32;   // streamed
+  double ms, fp32_ms;  // the pair's time per image, its models timed in turn
+
+  int8_comparison(result int8_pair, result fp32_pair, paired_time first, paired_time second)
+      : int8(std::move(int8_pair)),
+        fp32(std::move(fp32_pair)),
+        ms(pair_ms(int8, first.int8, second.int8)),
+        fp32_ms(pair_ms(fp32, first.fp32, second.fp32)) {}
+
+  double time_saving() const { return 1.0 - ms / fp32_ms; }
+  double weight_bytes_saving() const {
+    return 1.0 - int8.weight_bytes_per_image / fp32.weight_bytes_per_image;
+  }
+
+ private:
+  // The first model runs on every image, the second on second_rate of them.
+  static double pair_ms(const result& r, double first_ms, double second_ms) {
+    return 1e-3 * r.overhead_us + first_ms + r.second_rate * second_ms;
+  }
+};
+
+void print(const int8_comparison& c) {
+  std::printf(
+      "int8 %s %s accuracy=%.4f fp32_accuracy=%.4f ms_per_image=%.3f fp32_ms_per_image=%.3f "
+      "saving_vs_fp32=%.4f weight_bytes_per_image=%.0f fp32_weight_bytes_per_image=%.0f "
+      "weight_bytes_saving=%.4f\n",
+      c.int8.dataset.c_str(), c.int8.config.c_str(), c.int8.accuracy, c.fp32.accuracy, c.ms,
+      c.fp32_ms, c.time_saving(), c.int8.weight_bytes_per_image, c.fp32.weight_bytes_per_image,
+      c.weight_bytes_saving());
+}
+
 int run(const options& o) {
   const image_sets sets(o);
   const selection s = read_selection(o.work / "calibration");
   if (s.large != o.large || !s.memory)
     throw error("the calibration was made against " + s.large +
                 (s.memory ? "" : " without memory tuning") + ": run the calibrate step again");
+  const fs::path int8_dir = o.work / "calibration" / "int8";
+  if (!fs::exists(int8_dir / "selection.txt"))
+    throw error("the calibration has no int8 pair: run the calibrate step again");
+  const selection s8 = read_selection(int8_dir);
+  if (s8.first != s.first || s8.second != s.second || s8.rule != s.rule ||
+      s8.post_check != s.post_check)
+    throw error("the int8 calibration is of another pair or rule: run the calibrate step again");
   std::printf("pair %s -> %s, memory rule %s%s, small model %s; backend %s; %zu test images\n",
               s.first.c_str(), s.second.c_str(), s.rule.c_str(),
               s.post_check ? " with post-check" : "", s.small.c_str(),
               std::string(experiment_backend_name).c_str(), sets.test.size());
   const std::vector<std::string> names = {o.large, s.small, s.first, s.second};
-  std::map<std::string, std::vector<model_outputs>> outputs;
+  const std::vector<std::string> test_sets = {"test", copies_name("test", perturbation::noise),
+                                              copies_name("test", perturbation::shift)};
+  std::map<std::string, std::vector<model_outputs>> outputs, outputs8;
   for (const std::string& n : names) {
     if (outputs.contains(n)) continue;
-    for (const std::string& set : {std::string("test"), copies_name("test", perturbation::noise),
-                                   copies_name("test", perturbation::shift)})
-      outputs[n].push_back(outputs_of(o, sets, n, set));
+    for (const std::string& set : test_sets) outputs[n].push_back(outputs_of(o, sets, n, set));
   }
-  auto replay = [&](const std::string& n) {
-    return replay_model({&outputs[n][0], &outputs[n][1], &outputs[n][2]});
+  for (const std::string& n : {s.first, s.second}) {
+    if (outputs8.contains(n)) continue;
+    for (const std::string& set : test_sets)
+      outputs8[n].push_back(outputs_of(o, sets, n, set, precision::int8));
+  }
+  auto replay = [](std::vector<model_outputs>& sets_of_model) {
+    return replay_model({&sets_of_model[0], &sets_of_model[1], &sets_of_model[2]});
   };
-  replay_model large = replay(names[0]), small = replay(names[1]), first = replay(names[2]),
-               second = replay(names[3]);
+  replay_model large = replay(outputs[names[0]]), small = replay(outputs[names[1]]),
+               first = replay(outputs[names[2]]), second = replay(outputs[names[3]]);
+  replay_model first8 = replay(outputs8[s.first]), second8 = replay(outputs8[s.second]);
+  std::array<const pool_member*, 4> members{};
+  for (std::size_t k = 0; k < 4; ++k) members[k] = &find_member(names[k]);
+  const std::array<std::size_t, 4> macs = {members[0]->macs, members[1]->macs, members[2]->macs,
+                                           members[3]->macs};
   const stream_models<replay_model> models{&large,
                                            &small,
                                            &first,
                                            &second,
-                                           find_member(names[0]).macs,
-                                           find_member(names[1]).macs,
-                                           find_member(names[2]).macs,
-                                           find_member(names[3]).macs};
+                                           macs,
+                                           {members[0]->weight_bytes, members[1]->weight_bytes,
+                                            members[2]->weight_bytes, members[3]->weight_bytes}};
+  // The pair in int8 beside the fp32 large and small models (which the pair does not run).
+  const stream_models<replay_model> models8{
+      &large,
+      &small,
+      &first8,
+      &second8,
+      macs,
+      {members[0]->weight_bytes, members[1]->weight_bytes, members[2]->int8_weight_bytes,
+       members[3]->int8_weight_bytes}};
 
   std::printf("\nper-image model time (thread CPU ms, mean over the test set; wall in brackets)\n");
-  for (const std::string& n : {names[0], names[1], names[2], names[3]}) {
-    std::printf("  %-26s %8.3f (%8.3f)  %s\n", n.c_str(), mean(outputs[n][0].cpu_ms),
-                mean(outputs[n][0].wall_ms),
-                outputs[n][0].joules >= 0
-                    ? ("joules/image " + std::to_string(outputs[n][0].joules /
-                                                        static_cast<double>(outputs[n][0].size())))
-                          .c_str()
-                    : "");
-  }
+  auto print_time = [](const std::string& label, const model_outputs& out) {
+    std::printf("  %-26s %8.3f (%8.3f)  %s\n", label.c_str(), mean(out.cpu_ms), mean(out.wall_ms),
+                out.joules >= 0 ? ("joules/image " +
+                                   std::to_string(out.joules / static_cast<double>(out.size())))
+                                      .c_str()
+                                : "");
+  };
+  for (const std::string& n : {names[0], names[1], names[2], names[3]})
+    print_time(n, outputs[n][0]);
+  for (const std::string& n : {s.first, s.second}) print_time(n + " (int8)", outputs8[n][0]);
   if (energy_joules()) {
     std::printf(
         "energy: RAPL package counter found; joules per image above are whole-package figures\n");
@@ -1211,22 +1489,37 @@ int run(const options& o) {
         "energy: no energy counter on this machine (no /sys/class/powercap RAPL): "
         "time and MACs stand in for energy\n");
   }
+  const std::map<std::string, paired_time> times =
+      paired_times(o, sets, {s.first, s.second}, 500, 5);
 
   const std::vector<dataset> data =
       make_datasets("test", sets.test, sets.test_noise, sets.test_shift);
   std::vector<result> results;
+  std::vector<int8_comparison> comparisons;
   for (const dataset& d : data) {
     if (d.name == "test_shifted_dup" && sets.test_shift.size() == 0) continue;
-    for (const result& r : run_configs(d, models, s)) results.push_back(r);
+    const std::vector<result> fp32 = run_configs(d, models, s);
+    results.insert(results.end(), fp32.begin(), fp32.end());
+    const double large_ms = fp32.front().ms_per_image;
+    int8_comparison c(run_pair(d, models8, s8, int8_pair_config(s), large_ms),
+                      run_pair(d, models, s, pair_config(s), large_ms), times.at(s.first),
+                      times.at(s.second));
+    c.int8.backend = experiment_int8_backend_name;
+    results.push_back(c.int8);
+    comparisons.push_back(c);
   }
 
   if (o.live != 0) {
     // The first `live` images of every dataset, end to end with the real models, beside the
     // replayed figures for the same images.
-    std::map<std::string, std::unique_ptr<any_model>> real;
+    std::map<std::string, std::unique_ptr<any_model>> real, real8;
     for (const std::string& n : names) {
       if (real.contains(n)) continue;
-      real[n] = std::make_unique<any_model>(find_member(n).make(weights_file(o, n).string()));
+      real[n] = std::make_unique<any_model>(load_model(o, sets, n, precision::fp32));
+    }
+    for (const std::string& n : {s.first, s.second}) {
+      if (real8.contains(n)) continue;
+      real8[n] = std::make_unique<any_model>(load_model(o, sets, n, precision::int8));
     }
     std::printf("\nlive check: %zu images per dataset, real models vs replayed measurements\n",
                 o.live);
@@ -1238,17 +1531,17 @@ int run(const options& o) {
                    std::span<float>(inputs).subspan(i * input_floats, input_floats));
       }
       live_model l(*real[names[0]], inputs), sm(*real[names[1]], inputs),
-          f(*real[names[2]], inputs), se(*real[names[3]], inputs);
-      const stream_models<live_model> live_models{&l,
-                                                  &sm,
-                                                  &f,
-                                                  &se,
-                                                  models.macs_large,
-                                                  models.macs_small,
-                                                  models.macs_first,
-                                                  models.macs_second};
-      const std::vector<result> live = run_configs(d, live_models, s);
-      const std::vector<result> replayed = run_configs(d, models, s);
+          f(*real[names[2]], inputs), se(*real[names[3]], inputs), f8(*real8[s.first], inputs),
+          se8(*real8[s.second], inputs);
+      const stream_models<live_model> live_models{&l,  &sm,         &f,
+                                                  &se, models.macs, models.weight_bytes};
+      const stream_models<live_model> live_models8{&l,   &sm,          &f8,
+                                                   &se8, models8.macs, models8.weight_bytes};
+      std::vector<result> live = run_configs(d, live_models, s);
+      std::vector<result> replayed = run_configs(d, models, s);
+      live.push_back(run_pair(d, live_models8, s8, int8_pair_config(s), live.front().ms_per_image));
+      replayed.push_back(
+          run_pair(d, models8, s8, int8_pair_config(s), replayed.front().ms_per_image));
       for (std::size_t i = 0; i < live.size(); ++i) {
         std::printf(
             "live %s %s images=%zu accuracy=%.4f/%.4f ms_per_image=%.3f/%.3f (live/replayed)\n",
@@ -1261,14 +1554,25 @@ int run(const options& o) {
   std::ofstream csv(o.work / "results.csv");
   csv << "dataset,config,images,accuracy,macs_per_image,ms_per_image,second_rate,hit_rate,saving_"
          "vs_large,overhead_us_per_image,near_hits,collisions,evictions,wrong_hits,wrong_hit_rate,"
-         "memory_us_per_image,first_model_us_per_image,backend\n";
+         "memory_us_per_image,first_model_us_per_image,weight_bytes_per_image,backend\n";
   for (const result& r : results) {
     csv << r.dataset << "," << r.config << "," << r.images << "," << r.accuracy << ","
         << r.macs_per_image << "," << r.ms_per_image << "," << r.second_rate << "," << r.hit_rate
         << "," << r.saving << "," << r.overhead_us << "," << r.cache.near_hits << ","
         << r.cache.collisions << "," << r.cache.evictions << "," << r.wrong_hits << ","
         << r.wrong_hit_rate << "," << r.memory_us << "," << r.first_model_us << ","
-        << experiment_backend_name << "\n";
+        << r.weight_bytes_per_image << "," << r.backend << "\n";
+  }
+  std::ofstream int8_csv(o.work / "int8.csv");
+  int8_csv << "dataset,config,accuracy,fp32_accuracy,second_rate,fp32_second_rate,ms_per_image,"
+              "fp32_ms_per_image,saving_vs_fp32,weight_bytes_per_image,fp32_weight_bytes_per_image,"
+              "weight_bytes_saving\n";
+  for (const int8_comparison& c : comparisons) {
+    int8_csv << c.int8.dataset << "," << c.int8.config << "," << c.int8.accuracy << ","
+             << c.fp32.accuracy << "," << c.int8.second_rate << "," << c.fp32.second_rate << ","
+             << c.ms << "," << c.fp32_ms << "," << c.time_saving() << ","
+             << c.int8.weight_bytes_per_image << "," << c.fp32.weight_bytes_per_image << ","
+             << c.weight_bytes_saving() << "\n";
   }
   std::printf(
       "\nmemories: hits, wrong hits (a hit answering otherwise than the models would), own time "
@@ -1292,6 +1596,7 @@ int run(const options& o) {
   }
   std::printf("\n");
   for (const result& r : results) print(r);
+  for (const int8_comparison& c : comparisons) print(c);
   return 0;
 }
 
@@ -1306,11 +1611,13 @@ int logits(const options& o) {
   const std::vector<std::string> names = o.sets.empty() ? std::vector<std::string>{"val"} : o.sets;
   for (const std::string& m : models) {
     for (const std::string& set : names) {
-      const model_outputs out = outputs_of(o, sets, m, set);
+      const precision p = o.int8 ? precision::int8 : precision::fp32;
+      const model_outputs out = outputs_of(o, sets, m, set, p);
       std::printf(
-          "%-26s %-11s images=%zu accuracy=%.4f cpu_ms_per_image=%.3f wall_ms_per_image=%.3f\n",
+          "%-26s %-11s images=%zu accuracy=%.4f cpu_ms_per_image=%.3f wall_ms_per_image=%.3f "
+          "backend=%s\n",
           m.c_str(), set.c_str(), out.size(), accuracy(out, sets[set].labels), mean(out.cpu_ms),
-          mean(out.wall_ms));
+          mean(out.wall_ms), std::string(backend_name(p)).c_str());
     }
   }
   return 0;

@@ -30,6 +30,66 @@ def read_results(work):
         return list(csv.DictReader(f))
 
 
+def read_int8(work):
+    path = os.path.join(work, 'int8.csv')
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def paired_times(work):
+    """The run's fp32 and int8 times of the pair's models measured in turn: (header, rows)."""
+    run = os.path.join(work, 'run.txt')
+    if not os.path.exists(run):
+        return None, []
+    lines = open(run).read().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith('fp32 and int8 in turn')), None)
+    if start is None:
+        return None, []
+    rows = []
+    for line in lines[start + 1:]:
+        m = re.match(r'\s+(\S+)\s+fp32 (\S+) int8 (\S+) int8/fp32 (\S+)', line)
+        if not m:
+            break
+        rows.append(m.groups())
+    return lines[start], rows
+
+
+def int8_section(work):
+    rows = read_int8(work)
+    if not rows:
+        return []
+    calibration = os.path.join(work, 'calibration.txt')
+    images = re.search(r'calibrated on (\d+) training images', open(calibration).read()) \
+        if os.path.exists(calibration) else None
+    lines = ['', f'The pair in int8 (`backend::int8<backend::simd<>>`, configuration `{rows[0]["config"]}`): '
+             f'each model calibrated on {images.group(1) if images else "its"} training images outside the '
+             'validation split, the rule\'s lambda* calibrated again on the int8 models\' validation logits; '
+             'against the same pair, rule and post-check in fp32. Time per image: the stream\'s own work and '
+             'the models\' runs at their times below, measured in fp32 and int8 in turn (the streams\' '
+             'replayed times come from passes made at other times, under other loads). Weights read: the '
+             'bytes of packed weights each model run reads, per image:', '',
+             '| dataset | accuracy int8 (fp32) | second model int8 (fp32) | ms / image int8 (fp32) | '
+             'int8 saves (time) | weights read / image int8 (fp32) | int8 saves (weights) |',
+             '|---|---:|---:|---:|---:|---:|---:|']
+    for r in rows:
+        lines.append(
+            f'| {r["dataset"]} | {100 * float(r["accuracy"]):.2f}% ({100 * float(r["fp32_accuracy"]):.2f}%) | '
+            f'{100 * float(r["second_rate"]):.1f}% ({100 * float(r["fp32_second_rate"]):.1f}%) | '
+            f'{float(r["ms_per_image"]):.3f} ({float(r["fp32_ms_per_image"]):.3f}) | '
+            f'{100 * float(r["saving_vs_fp32"]):.1f}% | '
+            f'{float(r["weight_bytes_per_image"]) / 1e3:.0f} kB ({float(r["fp32_weight_bytes_per_image"]) / 1e3:.0f} kB) | '
+            f'{100 * float(r["weight_bytes_saving"]):.1f}% |')
+    header, times = paired_times(work)
+    if times:
+        lines += ['', f'The pair\'s models timed in fp32 and in int8 in turn ({header[len("fp32 and int8 in turn: "):]}):',
+                  '', '| model | fp32 ms / image | int8 ms / image | int8 / fp32 |', '|---|---:|---:|---:|']
+        for name, fp32, int8, ratio in times:
+            lines.append(f'| {name} | {fp32} | {int8} | {ratio} |')
+    return lines
+
+
 def read_selection(work):
     selection = {'thresholds': []}
     with open(os.path.join(work, 'calibration', 'selection.txt')) as f:
@@ -66,7 +126,8 @@ def plot(results, path):
         rows = [r for r in results if r['dataset'] == d]
         for r in rows:
             saving, accuracy = 100 * float(r['saving_vs_large']), 100 * float(r['accuracy'])
-            colour = 'black' if r['config'] == 'large' else 'tab:blue' if 'memory' in r['config'] else 'tab:orange'
+            colour = ('black' if r['config'] == 'large' else 'tab:green' if r.get('backend') == 'int8'
+                      else 'tab:blue' if 'memory' in r['config'] else 'tab:orange')
             ax.scatter(saving, accuracy, color=colour, s=22)
             ax.annotate(r['config'], (saving, accuracy), fontsize=6, xytext=(3, 2), textcoords='offset points')
         large = next(r for r in rows if r['config'] == 'large')
@@ -88,7 +149,7 @@ def energy_note(work):
 
 
 def table(results, work, command):
-    backend = results[0]['backend']
+    backend = results[0]['backend']  # the int8 rows say so in their configuration's name
     selection = read_selection(work)
     lines = [
         f'Produced by `{command}` with lmnet\'s **{backend}** backend '
@@ -123,6 +184,7 @@ def table(results, work, command):
             f'{float(r["memory_us_per_image"]):.2f} | '
             f'{100 * float(r["memory_us_per_image"]) / float(r["first_model_us_per_image"]):.1f}% | '
             f'{100 * float(r["saving_vs_large"]):.1f}% |')
+    lines += int8_section(work)
     lines += ['', 'lambda* of the chosen pair on the validation split (2000-point grid):', '',
               '| rule | post-check | lambda* | validation accuracy |', '|---|---|---:|---:|']
     for rule, post_check, threshold, accuracy in selection['thresholds']:
