@@ -52,10 +52,11 @@ inline std::string base64(std::span<const unsigned char> bytes) {
 /// The base64 of an array of numbers' bytes (this machine's byte order: little-endian).
 template <class T>
 std::string base64_of(const std::vector<T>& values) {
-  return "\"" +
-         base64(
-             {reinterpret_cast<const unsigned char*>(values.data()), values.size() * sizeof(T)}) +
-         "\"";
+  // Appended piece by piece: GCC 12 reports a false -Wrestrict on "\"" + std::string(...) here.
+  std::string out = "\"";
+  out += base64({reinterpret_cast<const unsigned char*>(values.data()), values.size() * sizeof(T)});
+  out += '"';
+  return out;
 }
 
 /// A float that reads back as the same float32.
@@ -67,7 +68,10 @@ inline std::string exact(float x) {
 
 inline std::string json_ints(std::initializer_list<int> values) {
   std::string out = "[";
-  for (const int v : values) out += (out.size() > 1 ? ", " : "") + std::to_string(v);
+  for (const int v : values) {
+    if (out.size() > 1) out += ", ";
+    out += std::to_string(v);
+  }
   return out + "]";
 }
 
@@ -93,7 +97,8 @@ void write_int8_json(std::ostream& out, const Plan& plan, const quantized_networ
     const layer_spec& s = n.spec;
     std::string inputs = "[";
     for (int k = 0; k < n.input_count; ++k) {
-      inputs += (k > 0 ? ", " : "") + std::to_string(n.inputs[static_cast<std::size_t>(k)]);
+      if (k > 0) inputs += ", ";
+      inputs += std::to_string(n.inputs[static_cast<std::size_t>(k)]);
     }
     inputs += "]";
     out << (i > 0 ? ",\n" : "") << "{\"index\": " << i << ", \"op\": \"" << op_name(s.kind)

@@ -39,7 +39,7 @@ def quantize_input(x, scale, zero_point):
 
 
 def conv_sums(x, n, z_in):
-    """The int64 sums bias + sum of (x - z_in) * w of a convolution or dense node; x is (H, W, C)."""
+    """The int64 sums bias + sum of (x - z_in) * w of a convolution or dense node (x: H, W, C)."""
     # In float64, exact for these sums (far below 2^53) and much faster than integer products.
     w = n['weights'].astype(np.float64)
     d = x.astype(np.float64) - z_in

@@ -14,7 +14,11 @@
       with the time of the peer's own benchmark tool where it has one.
 
 The agreement threshold: a peer whose largest difference from lmnet's output exceeds 1e-4 of
-the output's scale is not computing the same fp32 network and is not timed.
+the output's scale is not computing the same fp32 network and is not timed. An int8 peer (INT8 in
+its module) cannot compute lmnet's int8 codes bit for bit: its output is compared with lmnet's
+fp32 output (max_rel_err, and top1_same: the same top class) and with lmnet int8's
+(max_rel_err_int8); one further than INT8_TOLERANCE from both is not computing the network and
+is not timed.
 """
 
 import argparse
@@ -28,6 +32,7 @@ import peers  # noqa: E402
 from peers.common import Skip, cases, max_rel_err, median_ms  # noqa: E402
 
 TOLERANCE = 1e-4
+INT8_TOLERANCE = 0.5
 
 
 def reason(e):
@@ -61,13 +66,15 @@ def prepare(directory, names):
             record = {'peer': name, 'model': case.model, 'size': case.size, 'case': case.name}
             try:
                 path = module.convert(case)
-                errors = []
+                outputs = []
                 for threads in (1, 2):
                     runner = module.load(path, threads)
-                    errors.append(max_rel_err(runner.run(runner.feed(case.image)), case.output))
-                record['max_rel_err'] = max(errors)
+                    outputs.append(runner.run(runner.feed(case.image)))
+                record['max_rel_err'] = max(max_rel_err(out, case.output) for out in outputs)
                 record['path'] = path
-                if not record['max_rel_err'] <= TOLERANCE:
+                if getattr(module, 'INT8', False):
+                    record.update(int8_agreement(outputs, case))
+                elif not record['max_rel_err'] <= TOLERANCE:
                     record['skipped'] = (f'its output differs from lmnet\'s (max_rel_err='
                                          f'{record["max_rel_err"]:.1e} > {TOLERANCE:g}): not the '
                                          'same fp32 network')
@@ -84,6 +91,20 @@ def prepare(directory, names):
                 except Exception as e:
                     record['identity_skipped'] = reason(e)
             emit(record)
+
+
+def int8_agreement(outputs, case):
+    """An int8 peer's outputs (one per thread count) against lmnet's fp32 and int8 outputs."""
+    import numpy as np
+    record = {
+        'max_rel_err_int8': max(max_rel_err(out, case.output_int8) for out in outputs),
+        'top1_same': int(all(np.argmax(out) == np.argmax(case.output) for out in outputs)),
+    }
+    worst = min(max(max_rel_err(out, case.output) for out in outputs), record['max_rel_err_int8'])
+    if not worst <= INT8_TOLERANCE:
+        record['skipped'] = (f'its int8 output is not the network\'s (max_rel_err {worst:.2f} > '
+                             f'{INT8_TOLERANCE:g} from both lmnet\'s fp32 and int8 outputs)')
+    return record
 
 
 def prepared(directory, name):
