@@ -32,6 +32,7 @@ output (max_rel_err, top1_same) and, for the peers, with lmnet int8's (max_rel_e
 first line per network is lmnet int8 itself (from export.jsonl).
 """
 
+import collections
 import glob
 import json
 import os
@@ -41,6 +42,10 @@ import sys
 
 CASES = [('mobilenet_v2', 224), ('mobilenet_v2', 32), ('mobilenet_v2_cifar', 32),
          ('shufflenet_v2_cifar', 32), ('l_mobilenet', 32)]
+# The cases of a run of some of them (scripts/compare-peers --cases: LMNET_PEER_CASES, names
+# <model>_<size>, comma-separated); the report leaves the others out.
+if os.environ.get('LMNET_PEER_CASES'):
+    CASES = [c for c in CASES if f'{c[0]}_{c[1]}' in os.environ['LMNET_PEER_CASES'].split(',')]
 THREADS = [1, 2]
 
 
@@ -187,6 +192,8 @@ def load_agreement(directory):
             if 'model' not in r:
                 continue
             key = (name, r['model'], r['size'])
+            if key[1:] not in CASES:
+                continue
             if 'skipped' in r:
                 skipped[key] = r['skipped']
             elif 'max_rel_err' in r:
@@ -297,7 +304,9 @@ def done_when_lines(networks, fractions, rss_path, weight_read, threads_speedup)
     """The figures the targets of the simd backend are read from, one line each with its target.
     The speedup of two threads is the paired one where it was measured (paired_threads_speedup);
     the ratio of the network medians, timed apart, follows it."""
-    ms = {(n['model'], n['size'], n['threads']): n['lmnet_ms'] for n in networks}
+    # A case the run left out (--cases, --threads) reads as None: its figures are '-'.
+    ms = collections.defaultdict(lambda: None)
+    ms.update({(n['model'], n['size'], n['threads']): n['lmnet_ms'] for n in networks})
     by_case = {(n['model'], n['size'], n['threads']): n for n in networks}
     medians_ratio = ratio(ms[('mobilenet_v2', 224, 1)], ms[('mobilenet_v2', 224, 2)])
     paired, rounds = threads_speedup
@@ -356,6 +365,8 @@ def network_rows(simd, native, python_peers, int8=False):
                 if (m, sz, t) == (model, size, threads) and is_int8(peer) == int8:
                     peers[peer] = v['ms']
                     overheads[peer] = v['overhead_ms']
+            if r is None and not peers:  # a case or thread count the run left out
+                continue
             best = min(peers, key=peers.get) if peers else None
             lmnet_ms = r['ms'] if r else None
             rows.append({'model': model, 'size': size, 'threads': threads, 'lmnet_ms': lmnet_ms,

@@ -7,7 +7,7 @@ build/peers-venv (onnx, onnxruntime):
 
     python tools/int8_oracle.py [--models l_mobilenet ...] [--count N] [--images N]
         [--build build/release] [--weights examples/weights/fashion_mnist] [--work build/int8]
-        [--threads N]
+        [--threads N] [--markdown]
 
 For each model it prints
 
@@ -17,6 +17,7 @@ For each model it prints
 (on one line): the share of images on which ONNX Runtime's top-1 class is lmnet int8's, both
 accuracies, the share of images whose every logit is the same float, the nodes ONNX Runtime runs
 in int8 (QLinear*) and the convolutions it left in float (0: all of them run in int8).
+--markdown then prints docs/quantization.md's table.
 """
 
 import argparse
@@ -64,6 +65,7 @@ def main():
     parser.add_argument('--weights', default='examples/weights/fashion_mnist')
     parser.add_argument('--work', default='build/int8')
     parser.add_argument('--threads', type=int, default=os.cpu_count())
+    parser.add_argument('--markdown', action='store_true')
     args = parser.parse_args()
     tools = os.path.join(args.build, 'tools')
     os.makedirs(args.work, exist_ok=True)
@@ -72,6 +74,7 @@ def main():
     train, _ = fashion_mnist.load('train')
     samples = fashion_mnist.preprocess(train[:TERM_IMAGES]).transpose(0, 2, 3, 1)
     inputs_path = os.path.join(args.work, 'test_inputs.f32')
+    rows = []
 
     for name in args.models:
         weights = os.path.join(args.weights, f'{name}.safetensors')
@@ -98,13 +101,22 @@ def main():
         ort = np.concatenate([session.run(None, {'input': images[i:i + 500]})[0]
                               for i in range(0, args.count, 500)])
         agreement = float((ort.argmax(1) == lmnet.argmax(1)).mean())
+        accuracies = ((ort.argmax(1) == labels).mean(), (lmnet.argmax(1) == labels).mean())
+        equal = (ort == lmnet).all(axis=1).mean()
         int8_nodes = sum(v for k, v in ops.items() if k.startswith('QLinear'))
         float_convs = ops.get('Conv', 0) + ops.get('FusedConv', 0)
+        rows.append((name, agreement, *accuracies, equal))
         print(f'ort_int8_agreement {name} top1_agreement_lmnet_int8={agreement:.4f} '
-              f'ort_int8_accuracy={(ort.argmax(1) == labels).mean():.4f} '
-              f'lmnet_int8_accuracy={(lmnet.argmax(1) == labels).mean():.4f} '
-              f'logits_equal={(ort == lmnet).all(axis=1).mean():.4f} '
-              f'ort_int8_nodes={int8_nodes} ort_float_convs={float_convs}', flush=True)
+              f'ort_int8_accuracy={accuracies[0]:.4f} lmnet_int8_accuracy={accuracies[1]:.4f} '
+              f'logits_equal={equal:.4f} ort_int8_nodes={int8_nodes} '
+              f'ort_float_convs={float_convs}', flush=True)
+    if args.markdown:
+        print('\n| model | top-1 agreement with lmnet int8 | ONNX Runtime int8 accuracy | '
+              'lmnet int8 accuracy | logits_equal |')
+        print('|---|---:|---:|---:|---:|')
+        for name, agreement, ort_accuracy, lmnet_accuracy, equal in rows:
+            print(f'| {name} | {100 * agreement:.2f}% | {100 * ort_accuracy:.2f}% | '
+                  f'{100 * lmnet_accuracy:.2f}% | {100 * equal:.2f}% |')
 
 
 if __name__ == '__main__':

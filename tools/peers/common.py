@@ -66,14 +66,22 @@ class Runner:
     run: callable
 
 
+def selected(name):
+    """Whether the run takes the case `name` (<model>_<size>): every case, or those named in
+    LMNET_PEER_CASES (comma-separated; scripts/compare-peers --cases)."""
+    chosen = os.environ.get('LMNET_PEER_CASES', '')
+    return not chosen or name in chosen.split(',')
+
+
 def cases(directory):
-    """Every case lmnet_peer_reference wrote and export.py exported, in the report's order."""
+    """Every case lmnet_peer_reference wrote and export.py exported (those selected), in the
+    report's order."""
     found = []
     directory = os.path.abspath(directory)
     for path in glob.glob(os.path.join(directory, '*.safetensors')):
         name = os.path.basename(path)[:-len('.safetensors')]
         onnx = os.path.join(directory, name + '.onnx')
-        if not os.path.exists(onnx):
+        if not selected(name) or not os.path.exists(onnx):
             continue
         tensors, meta = safetensors.load(path)
         image = np.ascontiguousarray(tensors['input'].transpose(0, 3, 1, 2), dtype=np.float32)

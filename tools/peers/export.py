@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from lmnet_tools import models, safetensors  # noqa: E402
+from peers.common import selected  # noqa: E402
 
 # model -> constructor of the PyTorch mirror: the cases of scripts/compare-peers.
 MIRRORS = {
@@ -62,6 +63,8 @@ def main():
     torch.set_num_threads(1)
     for path in sorted(glob.glob(os.path.join(directory, '*.safetensors'))):
         case = os.path.basename(path)[:-len('.safetensors')]
+        if not selected(case):
+            continue
         model, size = case.rsplit('_', 1)
         result = {'case': case, 'model': model, 'size': int(size)}
         tensors, _ = safetensors.load(path)
