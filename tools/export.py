@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lmnet_tools import models, safetensors  # noqa: E402
 
 # name -> (constructor, input (channels, height, width)); the C++ presets of the same name are in
-# tools/parity_runner.cpp and examples/fashion_mnist_models.hpp.
+# tools/parity_runner.cpp and support/fashion_mnist_models.hpp.
 MODELS = {
     'mobilenet_v2': (lambda: models.mobilenet_v2(1000, 3), (3, 224, 224)),
     'mobilenet_v2_cifar': (lambda: models.mobilenet_v2(10, 3, cifar=True), (3, 32, 32)),

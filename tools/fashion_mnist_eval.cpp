@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // lmnet_fashion_mnist: classifies Fashion-MNIST test images with a trained model through lmnet's
 // reference backend (or the simd one), reading the dataset with the C++ reader
-// (examples/fashion_mnist.hpp).
+// (support/fashion_mnist.hpp).
 // tools/check_accuracy.py compares its logits and predictions with PyTorch's.
 //
 //   lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] [--count N]

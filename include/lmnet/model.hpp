@@ -15,6 +15,7 @@
 #include <cmath>
 #include <span>
 #include <string>
+#include <type_traits>
 
 namespace lmnet {
 
@@ -103,6 +104,13 @@ class model {
 
   /// Runs `batch` images stored one after another; returns their outputs one after another.
   std::span<const float> infer(std::span<const float> images, int batch) {
+    return infer(images, batch, no_step_observer{});
+  }
+
+  /// The same, telling `observer` when each of the backend's steps begins and ends (the timing
+  /// hook of lmnet::profile; backends without steps, CUDA, take no_step_observer only).
+  template <StepObserver Observer>
+  std::span<const float> infer(std::span<const float> images, int batch, Observer&& observer) {
     if (!loaded_) throw error("infer() before load(): call load() (or load_folded()) first");
     if (batch < 1 || batch > engine_.max_batch()) {
       throw error("batch of " + std::to_string(batch) + " images, the model was built for 1 to " +
@@ -120,7 +128,12 @@ class model {
         throw error("input has a non-finite value at index " + std::to_string(i));
       }
     }
-    const tensor_view<const float> out = engine_.run(images.data(), batch);
+    tensor_view<const float> out;
+    if constexpr (std::is_same_v<std::remove_cvref_t<Observer>, no_step_observer>) {
+      out = engine_.run(images.data(), batch);
+    } else {
+      out = engine_.run(images.data(), batch, observer);
+    }
     return {out.data, output_shape.size() * static_cast<std::size_t>(batch)};
   }
 

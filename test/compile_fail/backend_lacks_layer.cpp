@@ -12,9 +12,9 @@ namespace lmnet {
 // Borrows the reference kernels (all of them when valid, all but dense otherwise).
 template <op Kind>
 #ifdef LMNET_COMPILE_FAIL
-  requires(Kind != op::dense)
+requires(Kind != op::dense)
 #endif
-struct kernel<my_backend, Kind> : kernel<backend::reference, Kind> {
+    struct kernel<my_backend, Kind> : kernel<backend::reference, Kind> {
 };
 
 }  // namespace lmnet
@@ -24,6 +24,6 @@ inline constexpr auto net =
 
 int main() {
   static float arena[4096], input[192], weights[4096];
-  execute_plan<my_backend>(plan_of<net>, arena, input, 1, weights);
+  execute_plan<my_backend, plan_of<net>>(arena, input, 1, weights);
   return 0;
 }

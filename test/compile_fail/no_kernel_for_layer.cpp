@@ -14,6 +14,6 @@ using my_backend = backend::reference;
 
 int main() {
   float arena[1024] = {}, input[192] = {}, weights[256] = {};
-  execute_plan<my_backend>(plan_of<net>, arena, input, 1, weights);
+  execute_plan<my_backend, plan_of<net>>(arena, input, 1, weights);
   return 0;
 }

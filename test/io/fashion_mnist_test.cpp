@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// The examples' Fashion-MNIST reader (examples/fashion_mnist.hpp): the dataset's published facts
+// The examples' Fashion-MNIST reader (support/fashion_mnist.hpp): the dataset's published facts
 // (60,000 + 10,000 images, classes balanced), the preprocessing against its formula, and the
 // errors on broken files. tools/check_accuracy.py checks the preprocessing against Python's, bit
 // for bit.

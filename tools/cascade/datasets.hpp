@@ -4,7 +4,7 @@
 // every duplicate perturbed.
 #pragma once
 
-#include "fashion_mnist.hpp"  // examples/: the dataset reader and the preprocessing
+#include "fashion_mnist.hpp"  // support/: the dataset reader and the preprocessing
 
 #include <lmnet/core/error.hpp>
 
@@ -60,7 +60,7 @@ inline image_set first(const image_set& set, std::size_t count) {
 }
 
 /// A network's input: the image zero-padded to 32 x 32, scaled to [0, 1] and normalised like the
-/// training script's (examples/fashion_mnist.hpp).
+/// training script's (support/fashion_mnist.hpp).
 using fashion_mnist::preprocess;
 
 /// A small deterministic generator (splitmix64), the same on every platform and library.

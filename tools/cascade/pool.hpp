@@ -3,7 +3,7 @@
 // tools can pick models by name.
 #pragma once
 
-#include "fashion_mnist_models.hpp"  // examples/: the presets the models were trained as
+#include "fashion_mnist_models.hpp"  // support/: the presets the models were trained as
 
 #include <lmnet/backend/simd.hpp>
 #include <lmnet/lmnet.hpp>

@@ -43,7 +43,7 @@ def validation_split(count=60000):
 
 def preprocess(images):
     """uint8 (N, 28, 28) -> float32 (N, 1, 32, 32): zero-pad 2 pixels each side, scale to [0, 1],
-    normalise. lmnet's C++ reader does the same (examples/fashion_mnist.hpp)."""
+    normalise. lmnet's C++ reader does the same (support/fashion_mnist.hpp)."""
     x = np.zeros((images.shape[0], 1, 32, 32), dtype=np.float32)
     x[:, 0, 2:30, 2:30] = images.astype(np.float32) / 255.0
     return (x - MEAN) / STD

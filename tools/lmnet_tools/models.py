@@ -170,7 +170,7 @@ class ResNetCifar(nn.Module):
 
 
 # The Fashion-MNIST models: name -> constructor (1 input channel, 10 classes). The C++ presets with
-# the same names live in include/lmnet/models/ and examples/fashion_mnist_models.hpp.
+# the same names live in include/lmnet/models/ and support/fashion_mnist_models.hpp.
 FASHION_MNIST = {
     'l_mobilenet': lambda: LMobilenet(10, 1),
     'mobilenet_v2_cifar': lambda: mobilenet_v2(10, 1, cifar=True),

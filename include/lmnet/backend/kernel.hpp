@@ -9,7 +9,9 @@
 #include <lmnet/network/node.hpp>
 
 #include <array>
+#include <cstdint>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 namespace lmnet {
@@ -31,22 +33,56 @@ constexpr bool runs_as_kernel(op kind) {
   return kind != op::batch_norm && kind != op::channel_slice;
 }
 
-/// Calls f(kernel<Backend, kind>{}). Instantiates the kernel of every op that runs, so that a
-/// backend's op mapping cannot skip one: a missing kernel is a compile error, not a layer left
-/// out at run time.
-template <class Backend, class F>
+namespace detail {
+
+// Whether some node of `plan` runs op `kind`.
+template <class Plan>
+constexpr bool runs(const Plan& plan, op kind) {
+  for (const node& n : plan.nodes) {
+    if (!n.elided && n.kind() == kind) return true;
+  }
+  return false;
+}
+
+inline constexpr struct every_op_t {
+} every_op;
+
+template <class Backend, const auto& Ops, class F>
 void with_kernel(op kind, F&& f) {
   [&]<int... I>(std::integer_sequence<int, I...>) {
     (
         [&] {
           constexpr op each = static_cast<op>(I);
-          if constexpr (runs_as_kernel(each)) {
+          constexpr bool needed = [] {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(Ops)>, every_op_t>) {
+              return runs_as_kernel(each);
+            } else {
+              return runs_as_kernel(each) && runs(Ops, each);
+            }
+          }();
+          if constexpr (needed) {
             if (kind == each) f(kernel<Backend, each>{});
           }
         }(),
         ...);
   }
   (std::make_integer_sequence<int, op_count>{});
+}
+
+}  // namespace detail
+
+/// Calls f(kernel<Backend, kind>{}) for a node of plan `Plan`, instantiating the kernel of every
+/// op the plan runs: a backend's op mapping cannot skip one, as a missing kernel is a compile
+/// error, not a layer left out at run time.
+template <class Backend, const auto& Plan, class F>
+void with_kernel(op kind, F&& f) {
+  detail::with_kernel<Backend, Plan>(kind, f);
+}
+
+/// The same for any plan: instantiates the kernel of every op that runs at all.
+template <class Backend, class F>
+void with_kernel(op kind, F&& f) {
+  detail::with_kernel<Backend, detail::every_op>(kind, f);
 }
 
 /// Executes a compiled plan on `Backend`: owns the packed weights and the activation arena. Each
@@ -70,14 +106,43 @@ struct kernel_args {
   const float* bias;
 };
 
-/// Runs every node of `plan` in order, each by `kernel<Backend, op>::run(const kernel_args&)`:
+/// What one step of an engine runs, as profiles report it (lmnet::profile): nodes [first, last]
+/// of the plan (a layer: one node), and for a fused block the standard convolution it runs as its
+/// expansion (`absorbed`, -1 when none); `output` is the step's output shape.
+struct engine_step {
+  enum class kind : std::uint8_t { layer, fused_block, strided_copy };
+  kind what = kind::layer;
+  int first = 0;
+  int last = 0;
+  int absorbed = -1;
+  shape output{};
+};
+
+/// Told when each step of an inference begins and ends, on the calling thread (a step shared among
+/// threads ends when all its parts have): the profile's timing hook. Engines take one in `run`.
+template <class O>
+concept StepObserver = requires(O& o, int step) {
+  o.step_begins(step);
+  o.step_ends(step);
+};
+
+/// The observer of a plain inference: observes nothing, and compiles to nothing.
+struct no_step_observer {
+  constexpr void step_begins(int) const {}
+  constexpr void step_ends(int) const {}
+};
+
+/// Runs every node of plan `Plan` in order, each by `kernel<Backend, op>::run(const kernel_args&)`:
 /// the reference backend's executor, and the simplest way to write a backend. The arena is
-/// `plan.arena_floats * batch` floats.
-template <class Backend, class Plan>
-void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
-                  const float* weights) {
+/// `Plan.arena_floats * batch` floats. Step k, for `observer`, is the k-th node that is not elided.
+template <class Backend, const auto& Plan, StepObserver Observer = no_step_observer>
+void execute_plan(float* arena, const float* input, int batch, const float* weights,
+                  Observer&& observer = {}) {
+  const auto& plan = Plan;
+  int step = 0;
   for (const node& n : plan.nodes) {
     if (n.elided) continue;
+    observer.step_begins(step);
     std::array<tensor_view<const float>, max_node_inputs> inputs{};
     for (int k = 0; k < n.input_count; ++k) {
       inputs[static_cast<std::size_t>(k)] =
@@ -91,8 +156,27 @@ void execute_plan(const Plan& plan, float* arena, const float* input, int batch,
                            residual,
                            weights + n.weight_offset,
                            weights + n.bias_offset};
-    with_kernel<Backend>(n.kind(), [&](auto k) { decltype(k)::run(args); });
+    with_kernel<Backend, Plan>(n.kind(), [&](auto k) { decltype(k)::run(args); });
+    observer.step_ends(step++);
   }
+}
+
+/// The steps execute_plan runs for `plan`: the nodes that are not elided.
+template <class Plan>
+constexpr int plan_step_count(const Plan& plan) {
+  int count = 0;
+  for (const node& n : plan.nodes) count += n.elided ? 0 : 1;
+  return count;
+}
+
+/// Step `k` of execute_plan on `plan`.
+template <class Plan>
+constexpr engine_step plan_step(const Plan& plan, int k) {
+  for (int i = 0; i < static_cast<int>(plan.nodes.size()); ++i) {
+    const node& n = plan.nodes[static_cast<std::size_t>(i)];
+    if (!n.elided && k-- == 0) return {engine_step::kind::layer, i, i, -1, n.spec.output};
+  }
+  return {};
 }
 
 }  // namespace lmnet

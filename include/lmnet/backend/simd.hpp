@@ -18,10 +18,11 @@ namespace lmnet::backend {
 
 /// xsimd kernels for `Arch` (an xsimd architecture such as xsimd::avx512bw,
 /// xsimd::fma3<xsimd::avx2>, xsimd::sse4_2, xsimd::neon64); by default the best one the compile
-/// flags allow.
-template <class Arch = xsimd::default_arch>
+/// flags allow. `simd<Arch, simd_options{.fuse_blocks = false}>` runs bottlenecks layer by layer.
+template <class Arch = xsimd::default_arch, simd_options Options>
 struct simd {
   using arch = Arch;
+  static constexpr simd_options options = Options;
 };
 
 }  // namespace lmnet::backend

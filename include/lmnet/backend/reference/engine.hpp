@@ -24,13 +24,19 @@ class engine<backend::reference, Plan> {
     std::copy(folded.begin(), folded.end(), weights_.data());
   }
 
-  /// Runs `batch` images and returns a view of the output in the arena.
-  tensor_view<const float> run(const float* input, int batch) {
-    execute_plan<backend::reference>(Plan, arena_.data(), input, batch, weights_.data());
+  /// Runs `batch` images and returns a view of the output in the arena; `observer` is told when
+  /// each step (each node that is not elided) begins and ends.
+  template <StepObserver Observer = no_step_observer>
+  tensor_view<const float> run(const float* input, int batch, Observer&& observer = {}) {
+    execute_plan<backend::reference, Plan>(arena_.data(), input, batch, weights_.data(), observer);
     return Plan.view(Plan.output_value, static_cast<const float*>(arena_.data()), input, batch);
   }
 
   int max_batch() const { return max_batch_; }
+
+  /// The steps `run` takes, and what each runs (for lmnet::profile).
+  static constexpr int step_count() { return plan_step_count(Plan); }
+  static constexpr engine_step describe_step(int k) { return plan_step(Plan, k); }
 
  private:
   int max_batch_;

@@ -41,19 +41,21 @@ constexpr int largest_depthwise_kernel(const Plan& p) {
 }  // namespace simd::detail
 
 /// Runs a plan with xsimd kernels for `Arch`: weights packed at load time into each kernel's
-/// layout, bottleneck blocks fused, work shared out by an executor (the caller's, or none: one
-/// thread). Nothing is allocated after construction.
+/// layout, bottleneck blocks fused (unless `Options` says not to), work shared out by an executor
+/// (the caller's, or none: one thread). Nothing is allocated after construction.
 ///
 ///     lmnet::thread_pool pool(2);
 ///     lmnet::model<net, lmnet::backend::simd<>> m(1, pool);   // batch 1 on two threads
-template <class Arch, const auto& Plan>
-class engine<backend::simd<Arch>, Plan> {
+template <class Arch, backend::simd_options Options, const auto& Plan>
+class engine<backend::simd<Arch, Options>, Plan> {
   using vector = simd::vector<Arch>;
+  static constexpr std::size_t fused_blocks =
+      Options.fuse_blocks ? simd::fused_block_count(Plan, vector::width) : 0;
 
  public:
   static constexpr auto schedule =
-      simd::make_schedule<vector::width, vector::registers,
-                          simd::fused_block_count(Plan, vector::width)>(Plan);
+      simd::make_schedule<vector::width, vector::registers, fused_blocks>(Plan,
+                                                                          Options.fuse_blocks);
   static_assert(simd::detail::largest_depthwise_kernel(Plan) <= simd::max_depthwise_kernel,
                 "lmnet: the simd backend runs depthwise kernels of up to 64 rows");
 
@@ -87,8 +89,10 @@ class engine<backend::simd<Arch>, Plan> {
     }
   }
 
-  /// Runs `batch` images and returns a view of the output in the arena.
-  tensor_view<const float> run(const float* images, int batch) {
+  /// Runs `batch` images and returns a view of the output in the arena; `observer` is told when
+  /// each step of the schedule begins and ends, on the calling thread.
+  template <StepObserver Observer = no_step_observer>
+  tensor_view<const float> run(const float* images, int batch, Observer&& observer = {}) {
     if (batch < 1 || batch > max_batch_) {
       throw error("batch of " + std::to_string(batch) + " images, the engine was built for 1 to " +
                   std::to_string(max_batch_));
@@ -96,6 +100,7 @@ class engine<backend::simd<Arch>, Plan> {
     const context ctx{this, images, batch};
     for (int k = 0; k < schedule.step_count; ++k) {
       const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
+      observer.step_begins(k);
       switch (sharing_.choose(st, batch, few_rows_block(st))) {
         case simd::sharing::calling_thread:
           run_step(ctx, st, 0, batch, 0, 1, 0);
@@ -113,6 +118,7 @@ class engine<backend::simd<Arch>, Plan> {
           run_channel_shares(ctx, st, k);
           break;
       }
+      observer.step_ends(k);
     }
     return ctx.view(Plan.output_value);
   }
@@ -121,6 +127,26 @@ class engine<backend::simd<Arch>, Plan> {
   int threads() const { return sharing_.threads(); }
   /// How each step's rows are currently shared among the threads (learned; see row_balance).
   const simd::row_balance& row_shares() const { return sharing_.shares(); }
+
+  /// The steps `run` takes, and what each runs (for lmnet::profile).
+  static constexpr int step_count() { return schedule.step_count; }
+  static constexpr engine_step describe_step(int k) {
+    const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
+    const node& n = Plan.nodes[static_cast<std::size_t>(st.node)];
+    switch (st.kind) {
+      case simd::step_kind::fused_block: {
+        const simd::fused_block& f = schedule.blocks[static_cast<std::size_t>(st.block)];
+        return {engine_step::kind::fused_block, f.first, f.project,
+                f.expand_is_conv ? f.expand : -1, n.spec.output};
+      }
+      case simd::step_kind::strided_copy:
+        return {engine_step::kind::strided_copy, st.node, st.node, -1,
+                Plan.value_at(st.source).image};
+      case simd::step_kind::layer:
+        break;
+    }
+    return {engine_step::kind::layer, st.node, st.node, -1, n.spec.output};
+  }
 
  private:
   static inline_executor& serial() {
@@ -243,7 +269,8 @@ class engine<backend::simd<Arch>, Plan> {
                                  .image_begin = n0,
                                  .image_end = n1,
                                  .scratch = ctx.scratch(thread)};
-    with_kernel<backend::simd<Arch>>(n.kind(), [&](auto kernel) { decltype(kernel)::run(args); });
+    with_kernel<backend::simd<Arch>, Plan>(n.kind(),
+                                           [&](auto kernel) { decltype(kernel)::run(args); });
   }
 
   // Output rows [q0, q1) of the batch of fused block step `st`, image by image.

@@ -111,9 +111,9 @@ constexpr std::size_t fused_block_count(const Plan& p, int width) {
 }
 
 /// The schedule of `p` for registers of `Width` floats and a file of `Registers` of them, with
-/// its `F = fused_block_count(p, Width)` fused blocks.
+/// its `F = fused_block_count(p, Width)` fused blocks (without `fuse_blocks`, none and F = 0).
 template <int Width, int Registers, std::size_t F, std::size_t N, std::size_t V, std::size_t B>
-constexpr schedule<N, V, F> make_schedule(const plan<N, V, B>& p) {
+constexpr schedule<N, V, F> make_schedule(const plan<N, V, B>& p, bool fuse_blocks = true) {
   using detail::node_at;
   schedule<N, V, F> s;
   s.width = Width;
@@ -130,6 +130,7 @@ constexpr schedule<N, V, F> make_schedule(const plan<N, V, B>& p) {
   // Steps: bottlenecks fused wherever their structure is, single layers elsewhere.
   std::vector<int> block_of(N, -1);
   detail::for_each_fused_block(p, Width, [&](fused_block& f) {
+    if (!fuse_blocks) return;
     detail::allow_channel_split(p, s.packs, f, Width);
     s.blocks[static_cast<std::size_t>(s.block_count)] = f;
     for (int i = f.first; i <= f.project; ++i)

@@ -36,16 +36,32 @@ void int8_conv2d_row(const layer_spec& s, const quantized_node& q,
   const int window = s.kernel.height * s.kernel.width * ig;
   const auto zero = static_cast<std::uint8_t>(q.input.zero_point);
   for (int g = 0; g < s.groups; ++g) {
+    // The window of each output pixel, row by row of the kernel: one run of kw pixels when the
+    // group is the whole pixel and the run lies inside the image, tap by tap at the borders.
+    // Plain loops: a stem's runs are a few bytes, too short for a library call.
+    const bool whole_pixels = ig == in.channel_stride;
+    const int run = s.kernel.width * ig;
     std::uint8_t* p = patch;
     for (int x = 0; x < s.output.width; ++x) {
-      for (int ky = 0; ky < s.kernel.height; ++ky) {
+      const int ix0 = x * s.stride.width - s.padding.width;
+      const bool inside_x = ix0 >= 0 && ix0 + s.kernel.width <= in.width;
+      for (int ky = 0; ky < s.kernel.height; ++ky, p += run) {
         const int iy = y * s.stride.height - s.padding.height + ky;
-        for (int kx = 0; kx < s.kernel.width; ++kx, p += ig) {
-          const int ix = x * s.stride.width - s.padding.width + kx;
-          if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) {
-            std::memset(p, zero, static_cast<std::size_t>(ig));
-          } else {
-            std::memcpy(p, &in(n, iy, ix, g * ig), static_cast<std::size_t>(ig));
+        if (iy < 0 || iy >= in.height) {
+          for (int i = 0; i < run; ++i) p[i] = zero;
+        } else if (inside_x && whole_pixels) {
+          const std::uint8_t* source = &in(n, iy, ix0, 0);
+          for (int i = 0; i < run; ++i) p[i] = source[i];
+        } else {
+          for (int kx = 0; kx < s.kernel.width; ++kx) {
+            const int ix = ix0 + kx;
+            std::uint8_t* tap = p + kx * ig;
+            if (ix < 0 || ix >= in.width) {
+              for (int i = 0; i < ig; ++i) tap[i] = zero;
+            } else {
+              const std::uint8_t* pixel = &in(n, iy, ix, g * ig);
+              for (int i = 0; i < ig; ++i) tap[i] = pixel[i];
+            }
           }
         }
       }

@@ -91,6 +91,13 @@ LMNET_FORCEINLINE __m512i multiply_add(__m512i acc, __m512i x, __m512i w) {
 #endif
 }
 
+// 16 uint8 inputs widened to int32 lanes; with `Tail`, only the lanes of `mask` are read.
+template <bool Tail>
+LMNET_FORCEINLINE __m512i load_lanes(const std::uint8_t* p, __mmask16 mask) {
+  if constexpr (Tail) return load_widened(p, mask);
+  return _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
 // The sums of channels [c, c + 16) of output pixel x, requantized and stored.
 LMNET_FORCEINLINE void int8_depthwise_store(const int8_depthwise_row_args& d,
                                             const requantize16& requantize, int c, int x,
@@ -99,11 +106,17 @@ LMNET_FORCEINLINE void int8_depthwise_store(const int8_depthwise_row_args& d,
       d.residual == nullptr
           ? requantize(sum, m)
           : requantize(sum, m, load_widened(d.residual + x * d.residual_stride + c, mask));
-  store16(d.out + x * d.out_stride + c * d.channel_step, d.channel_step, q, mask);
+  std::uint8_t* out = d.out + x * d.out_stride + c * d.channel_step;
+  if (d.channel_step == 1) return store16(out, q, mask);
+  alignas(64) std::int32_t lane[16];
+  _mm512_store_si512(lane, q);
+  for (int j = 0; j < 16 && (mask >> j & 1u) != 0; ++j) {
+    out[j * d.channel_step] = static_cast<std::uint8_t>(lane[j]);
+  }
 }
 
 // A border pixel: (x - zero) * w over the taps inside the image.
-template <int K, int S>
+template <int K, int S, bool Tail>
 LMNET_FORCEINLINE void int8_depthwise_border(const int8_depthwise_row_args& d,
                                              const requantize16& requantize, int c, int x,
                                              const __m512i* w, __m512i bias, __m512 m,
@@ -116,7 +129,7 @@ LMNET_FORCEINLINE void int8_depthwise_border(const int8_depthwise_row_args& d,
     if (d.rows[ky] == nullptr) continue;
     for (int kx = kx0; kx < kx1; ++kx) {
       const __m512i v =
-          _mm512_sub_epi32(load_widened(d.rows[ky] + (x0 + kx) * d.in_stride + c, mask), zero);
+          _mm512_sub_epi32(load_lanes<Tail>(d.rows[ky] + (x0 + kx) * d.in_stride + c, mask), zero);
       acc = _mm512_add_epi32(acc, _mm512_madd_epi16(v, w[ky * K + kx]));
     }
   }
@@ -125,7 +138,7 @@ LMNET_FORCEINLINE void int8_depthwise_border(const int8_depthwise_row_args& d,
 
 // N interior pixels from x on (every row present, the windows inside the row): raw inputs
 // against the folded bias, each input loaded once for every output that reads it.
-template <int K, int S, int N>
+template <int K, int S, int N, bool Tail>
 LMNET_FORCEINLINE void int8_depthwise_interior(const int8_depthwise_row_args& d,
                                                const requantize16& requantize, int c, int x,
                                                const __m512i* w, __m512i folded, __m512 m,
@@ -137,7 +150,7 @@ LMNET_FORCEINLINE void int8_depthwise_interior(const int8_depthwise_row_args& d,
     const std::uint8_t* row = d.rows[ky] + x0 * d.in_stride + c;
 #pragma GCC unroll 32
     for (int i = 0; i < (N - 1) * S + K; ++i) {
-      const __m512i v = load_widened(row + i * d.in_stride, mask);
+      const __m512i v = load_lanes<Tail>(row + i * d.in_stride, mask);
 #pragma GCC unroll 16
       for (int j = 0; j < N; ++j) {
         const int kx = i - j * S;
@@ -149,7 +162,7 @@ LMNET_FORCEINLINE void int8_depthwise_interior(const int8_depthwise_row_args& d,
 }
 
 // K x K at stride S, channels [c, c + 16): the taps' weights stay in registers across the row.
-template <int K, int S, int Block>
+template <int K, int S, int Block, bool Tail>
 LMNET_FLATTEN void int8_depthwise_fixed(const int8_depthwise_row_args& d, int c, __mmask16 mask) {
   const int8_depthwise_layout& l = d.layout;
   __m512i w[K * K];
@@ -169,27 +182,37 @@ LMNET_FLATTEN void int8_depthwise_fixed(const int8_depthwise_row_args& d, int c,
       all_rows ? std::max(first, std::min(d.out_width, last_start < 0 ? 0 : last_start / S + 1))
                : first;
   for (int x = 0; x < first; ++x)
-    int8_depthwise_border<K, S>(d, requantize, c, x, w, bias, m, mask);
+    int8_depthwise_border<K, S, Tail>(d, requantize, c, x, w, bias, m, mask);
   int x = first;
   for (; x + Block <= end; x += Block) {
-    int8_depthwise_interior<K, S, Block>(d, requantize, c, x, w, folded, m, mask);
+    int8_depthwise_interior<K, S, Block, Tail>(d, requantize, c, x, w, folded, m, mask);
   }
-  for (; x < end; ++x) int8_depthwise_interior<K, S, 1>(d, requantize, c, x, w, folded, m, mask);
-  for (; x < d.out_width; ++x) int8_depthwise_border<K, S>(d, requantize, c, x, w, bias, m, mask);
+  for (; x < end; ++x)
+    int8_depthwise_interior<K, S, 1, Tail>(d, requantize, c, x, w, folded, m, mask);
+  for (; x < d.out_width; ++x)
+    int8_depthwise_border<K, S, Tail>(d, requantize, c, x, w, bias, m, mask);
 }
 
 inline void int8_depthwise_row_avx512(const int8_depthwise_row_args& d) {
   for (int c = 0; c < d.channels; c += 16) {
     const int lanes = std::min(16, d.channels - c);
     const auto mask = static_cast<__mmask16>((1u << lanes) - 1u);
+    // Whole registers of channels read without masks.
+    auto fixed = [&]<int K, int S, int Block>() {
+      if (lanes == 16) {
+        int8_depthwise_fixed<K, S, Block, false>(d, c, mask);
+      } else {
+        int8_depthwise_fixed<K, S, Block, true>(d, c, mask);
+      }
+    };
     if (d.kernel == 3 && d.stride == 1) {
-      int8_depthwise_fixed<3, 1, 4>(d, c, mask);
+      fixed.template operator()<3, 1, 4>();
     } else if (d.kernel == 3 && d.stride == 2) {
-      int8_depthwise_fixed<3, 2, 4>(d, c, mask);
+      fixed.template operator()<3, 2, 4>();
     } else if (d.kernel == 5 && d.stride == 1) {
-      int8_depthwise_fixed<5, 1, 2>(d, c, mask);
+      fixed.template operator()<5, 1, 2>();
     } else if (d.kernel == 5 && d.stride == 2) {
-      int8_depthwise_fixed<5, 2, 2>(d, c, mask);
+      fixed.template operator()<5, 2, 2>();
     } else {
       for (int x = 0; x < d.out_width; ++x) {
         for (int j = c; j < c + lanes; ++j) {

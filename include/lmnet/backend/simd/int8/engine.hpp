@@ -12,6 +12,7 @@
 #include <lmnet/backend/simd/int8/kernel_args.hpp>
 #include <lmnet/backend/simd/int8/kernels.hpp>
 #include <lmnet/backend/simd/int8/packing.hpp>
+#include <lmnet/backend/simd/int8/quantize.hpp>
 #include <lmnet/backend/simd/schedule.hpp>
 #include <lmnet/backend/simd/step.hpp>
 #include <lmnet/backend/simd/work_sharing.hpp>
@@ -102,7 +103,7 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
     if (q_.nodes.empty()) throw error("the int8 engine has no weights: load them first");
     const quant_params& entry = q_.values[static_cast<std::size_t>(Plan.input_value)];
     const std::size_t in_size = Plan.input_shape().size() * static_cast<std::size_t>(batch);
-    for (std::size_t i = 0; i < in_size; ++i) input_.data()[i] = quantize(images[i], entry);
+    simd::quantize_values<Arch>(images, input_.data(), in_size, entry);
     for (int k = 0; k < schedule.step_count; ++k) {
       const simd::step& st = schedule.steps[static_cast<std::size_t>(k)];
       // Blocks are shared by rows only: int8 sums are not split by hidden channels.
@@ -225,7 +226,7 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
         .image_begin = n0,
         .image_end = n1,
         .scratch = scratch(thread)};
-    with_kernel<backend::int8<backend::simd<Arch>>>(
+    with_kernel<backend::int8<backend::simd<Arch>>, Plan>(
         n.kind(), [&](auto kernel) { decltype(kernel)::run(args); });
   }
 

@@ -55,7 +55,7 @@ inline constexpr int int8_max_blocks = 4;
 // weights and the requantization's constants, 16 general ones the rows' addresses). With a
 // residual, the second term's constants take registers too.
 constexpr int int8_tile_rows(int blocks, bool residual) {
-  constexpr std::array<int, 5> rows{0, 12, 7, 6, 6}, with_residual{0, 12, 6, 5, 5};
+  constexpr std::array<int, 5> rows{0, 12, 12, 9, 7}, with_residual{0, 12, 12, 4, 4};
   return (residual ? with_residual : rows)[static_cast<std::size_t>(blocks)];
 }
 
@@ -108,6 +108,10 @@ void int8_gemm(const int8_gemm_args& g) {
   const auto* weights = reinterpret_cast<const std::int8_t*>(g.packed);
   const auto* bias = reinterpret_cast<const std::int32_t*>(g.packed + l.bias_offset());
   const auto* multiplier = reinterpret_cast<const float*>(g.packed + l.multiplier_offset());
+  // A shuffled store (c_step > 1) goes through a tile of its own first: the tiles store their
+  // channels one after another, without a branch in their epilogue.
+  alignas(64) std::uint8_t shuffled[12 * 16 * detail::int8_max_blocks];
+  const bool strided = g.c_step != 1;
   // Rows in chunks whose A rows stay in L2 while every block group passes over them.
   const int chunk = std::max(12, 262144 / std::max(l.k, 1) / 12 * 12);
   for (int r0 = 0; r0 < g.rows; r0 += chunk) {
@@ -115,6 +119,7 @@ void int8_gemm(const int8_gemm_args& g) {
     for (int first = g.first_block; first < end; first += detail::int8_max_blocks) {
       const int here = std::min(detail::int8_max_blocks, end - first);
       const bool last = first + here == blocks;
+      const int lanes = last ? l.n - first * 16 : here * 16;  // channels this group stores
       detail::int8_tile_args t{.a = nullptr,
                                .a_stride = g.a_stride,
                                .b = weights + first * block_stride,
@@ -122,10 +127,9 @@ void int8_gemm(const int8_gemm_args& g) {
                                .bias = bias + first * 16,
                                .multiplier = multiplier + first * 16,
                                .steps = l.steps(),
-                               .c = nullptr,
-                               .c_stride = g.c_stride,
-                               .c_step = g.c_step,
-                               .last_lanes = last ? l.n - (first + here - 1) * 16 : 16,
+                               .c = strided ? shuffled : nullptr,
+                               .c_stride = strided ? 16 * detail::int8_max_blocks : g.c_stride,
+                               .last_lanes = lanes - (here - 1) * 16,
                                .residual = nullptr,
                                .residual_stride = g.residual_stride,
                                .residual_zero = g.residual_zero,
@@ -138,10 +142,16 @@ void int8_gemm(const int8_gemm_args& g) {
       for (int r = r0; r < r1; r += tile_rows) {
         const int m = std::min(tile_rows, r1 - r);
         t.a = g.a + r * g.a_stride;
-        t.c = g.c + r * g.c_stride + first * 16 * g.c_step;
+        if (!strided) t.c = g.c + r * g.c_stride + first * 16;
         t.residual =
             g.residual == nullptr ? nullptr : g.residual + r * g.residual_stride + first * 16;
         tiles[static_cast<std::size_t>(m - 1)](t);
+        if (strided) {
+          for (int i = 0; i < m; ++i) {
+            std::uint8_t* c = g.c + (r + i) * g.c_stride + first * 16 * g.c_step;
+            for (int j = 0; j < lanes; ++j) c[j * g.c_step] = shuffled[i * t.c_stride + j];
+          }
+        }
       }
     }
   }

@@ -20,9 +20,8 @@ struct int8_tile_args {
   const std::int32_t* bias;     // the first block's
   const float* multiplier;      // the first block's
   int steps;
-  std::uint8_t* c;  // the first block's first channel in row 0
+  std::uint8_t* c;  // the first block's first channel in row 0, the channels one after another
   std::ptrdiff_t c_stride;
-  int c_step;                    // output channel j of a row goes to c[j * c_step]
   int last_lanes;                // channels of the tile's last block that are stored
   const std::uint8_t* residual;  // nullptr: none
   std::ptrdiff_t residual_stride;
@@ -41,7 +40,7 @@ inline void store_int8_lane(const int8_tile_args& t, int r, int v, int l, std::i
           ? requantize(sum, m, t.out_zero, t.clamp)
           : requantize(sum, m, t.residual[r * t.residual_stride + channel] - t.residual_zero,
                        t.residual_multiplier, t.out_zero, t.clamp);
-  t.c[r * t.c_stride + channel * t.c_step] = q;
+  t.c[r * t.c_stride + channel] = q;
 }
 
 // Rows x Blocks blocks of 16 outputs, in plain C++: the form every instruction set without a

@@ -75,18 +75,9 @@ struct requantize16 {
   }
 };
 
-// 16 uint8 lanes of a register whose lanes hold them as int32, with a channel step (a shuffled
-// store); the lanes of `mask` only.
-LMNET_FORCEINLINE void store16(std::uint8_t* c, int c_step, __m512i q, __mmask16 mask) {
-  if (c_step == 1) {
-    _mm_mask_storeu_epi8(c, mask, _mm512_maskz_cvtepi32_epi8(0xFFFF, q));
-    return;
-  }
-  alignas(64) std::int32_t lane[16];
-  _mm512_store_si512(lane, q);
-  for (int l = 0; l < 16 && (mask >> l & 1u) != 0; ++l) {
-    c[l * c_step] = static_cast<std::uint8_t>(lane[l]);
-  }
+// 16 uint8 codes held as int32 lanes, to c[0 .. 15], the lanes of `mask` only.
+LMNET_FORCEINLINE void store16(std::uint8_t* c, __m512i q, __mmask16 mask) {
+  _mm_mask_storeu_epi8(c, mask, _mm512_maskz_cvtepi32_epi8(0xFFFF, q));
 }
 
 LMNET_FORCEINLINE __m512i load_widened(const std::uint8_t* p, __mmask16 mask) {
@@ -121,6 +112,14 @@ LMNET_FLATTEN void int8_tile_avx512(const int8_tile_args& args) {
     }
   }
   const requantize16 requantize(t.out_zero, t.clamp, t.residual_zero, t.residual_multiplier);
+  // Seen by the compiler as new values: otherwise GCC 12, allocating registers for the float
+  // conversions of the epilogue, copies every accumulator through another register at every step
+  // of the loop above.
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r) {
+#pragma GCC unroll 16
+    for (int v = 0; v < Blocks; ++v) asm("" : "+v"(acc[r][v]));
+  }
   unroll<Blocks>([&](auto v) {
     const __m512 m = _mm512_loadu_ps(t.multiplier + v * 16);
     const int lanes = v == Blocks - 1 ? t.last_lanes : 16;
@@ -133,7 +132,7 @@ LMNET_FLATTEN void int8_tile_avx512(const int8_tile_args& args) {
       } else {
         q = requantize(acc[r][v], m);
       }
-      store16(t.c + r * t.c_stride + v * 16 * t.c_step, t.c_step, q, mask);
+      store16(t.c + r * t.c_stride + v * 16, q, mask);
     });
   });
 }
