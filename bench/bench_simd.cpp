@@ -5,6 +5,7 @@
 //   L-Mobilenet (32x32) alone, activations from memory;
 // - block/<net>/<node>: each fused bottleneck of those networks alone;
 // - network/<model>/<HxW>/threads:<n>: whole networks, batch 1, on 1 and 2 threads;
+// - network_int8/<model>/<HxW>/threads:<n>: the same in int8 (bench::int8_quantization);
 // - memory/weights/mobilenet_v2: one read of MobileNetV2's packed weights, the floor at 32x32;
 // - paired/<net>/<node>_<shape>: a pointwise layer's fraction of the FMA peak, the two timed in
 //   alternation (fraction_of_peak);
@@ -306,12 +307,37 @@ void paired_threads(benchmark::State& state) {
   state.counters["speedup"] = median(speedups);
 }
 
+// The same in int8 (backend::int8<backend::simd<>>), calibrated on bench::calibration_images().
 template <const auto& Net>
-void register_network(const std::string& name) {
+void network_int8(benchmark::State& state, int threads) {
+  std::unique_ptr<thread_pool> pool;
+  std::unique_ptr<bench::int8_model<Net>> m;
+  if (threads > 1) {
+    pool = std::make_unique<thread_pool>(threads);
+    m = std::make_unique<bench::int8_model<Net>>(1, *pool);
+  } else {
+    m = std::make_unique<bench::int8_model<Net>>(1);
+  }
+  bench::load_int8(*m);
+  const aligned_buffer image = bench::network_input(m->input_shape.size());
+  for (auto _ : state) benchmark::DoNotOptimize(m->infer(image.span()).data());
+  state.counters["GOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(plan_of<Net>.macs()) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <const auto& Net>
+void register_network(const char* model, int size) {
   for (int threads : {1, 2}) {
+    const std::string suffix = "/threads:" + std::to_string(threads);
     benchmark::RegisterBenchmark(
-        (name + "/threads:" + std::to_string(threads)).c_str(),
+        (bench::network_name(model, size) + suffix).c_str(),
         [threads](benchmark::State& state) { network<Net>(state, threads); })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(
+        (bench::network_name(model, size, "network_int8") + suffix).c_str(),
+        [threads](benchmark::State& state) { network_int8<Net>(state, threads); })
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
@@ -338,9 +364,8 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond);
   register_blocks<bench::mobilenet_v2_224>("mobilenet_v2_224");
   register_blocks<bench::l_mobilenet_32>("l_mobilenet_32");
-  bench::for_each_network([]<const auto & Net>(const char* model, int size) {
-    register_network<Net>(bench::network_name(model, size));
-  });
+  bench::for_each_network(
+      []<const auto & Net>(const char* model, int size) { register_network<Net>(model, size); });
   benchmark::RegisterBenchmark("paired/threads/mobilenet_v2/224x224",
                                paired_threads<bench::mobilenet_v2_224>)
       ->Unit(benchmark::kMillisecond)

@@ -41,9 +41,9 @@ void for_each_network(F&& f) {
   f.template operator()<l_mobilenet_32>("l_mobilenet", 32);
 }
 
-/// "network/<model>/<HxW>": the prefix of the benchmark names.
-inline std::string network_name(const char* model, int size) {
-  return "network/" + std::string(model) + "/" + std::to_string(size) + "x" + std::to_string(size);
+/// "<kind>/<model>/<HxW>": the prefix of the benchmark names (network, or network_int8).
+inline std::string network_name(const char* model, int size, const char* kind = "network") {
+  return std::string(kind) + "/" + model + "/" + std::to_string(size) + "x" + std::to_string(size);
 }
 
 /// The image every implementation runs, (H, W, C) floats uniform in [-1, 1].
@@ -70,6 +70,47 @@ template <const auto& Net>
 std::vector<float> lmnet_output(std::span<const float> image) {
   model<Net, backend::simd<>> m(1);
   m.load(random_weights{weight_seed});
+  const std::span<const float> out = m.infer(image);
+  return {out.begin(), out.end()};
+}
+
+/// The images the int8 cases are calibrated on: `calibration_count` more images like the timed one
+/// (uniform in [-1, 1]), from other seeds, one after another.
+inline constexpr int calibration_count = 4;
+inline aligned_buffer calibration_images(std::size_t image_floats) {
+  aligned_buffer b(image_floats * calibration_count);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  for (float& v : b.span()) v = d(rng);
+  return b;
+}
+
+/// The quant params of the network's int8 case: its folded weights calibrated on
+/// calibration_images() (the default rule, percentile), once per process.
+template <const auto& Net>
+const value_quantization& int8_quantization() {
+  static const value_quantization values = [] {
+    const aligned_buffer folded = folded_weights<Net>();
+    const aligned_buffer images = calibration_images(plan_of<Net>.input_shape().size());
+    return calibrate_quantization(plan_of<Net>, folded.span(), images.span());
+  }();
+  return values;
+}
+
+/// lmnet int8 (the simd kernels), loaded with the int8 case's params.
+template <const auto& Net>
+using int8_model = model<Net, backend::int8<backend::simd<>>>;
+template <const auto& Net>
+void load_int8(int8_model<Net>& m) {
+  const aligned_buffer folded = folded_weights<Net>();
+  m.load_folded(folded.span(), int8_quantization<Net>());
+}
+
+/// lmnet int8's output, one thread: what every int8 peer is compared with beside lmnet's fp32 one.
+template <const auto& Net>
+std::vector<float> lmnet_int8_output(std::span<const float> image) {
+  int8_model<Net> m(1);
+  load_int8(m);
   const std::span<const float> out = m.infer(image);
   return {out.begin(), out.end()};
 }

@@ -4,9 +4,13 @@
 // PyTorch state_dict name and shape (the PyTorch mirrors in tools/lmnet_tools/models.py load
 // them, and every other peer's model is converted from that mirror), the input image ("input",
 // [1, H, W, C], the one bench_simd and the native peers time) and lmnet's output on it ("output",
-// the simd backend, one thread).
+// the simd backend, one thread). For the int8 peers, lmnet's output in int8 ("output_int8"), the
+// images the int8 case is calibrated on ("calibration", [N, H, W, C]) and the network in int8 as
+// JSON, <dir>/<model>_<size>.int8.json (tools/int8_export.hpp: the plan, lmnet's quant params and
+// int8 weights, from which tools/int8_onnx.py builds the ONNX QDQ model).
 //
 //   lmnet_peer_reference <dir>
+#include "int8_export.hpp"
 #include "network_cases.hpp"
 
 #include <cstdint>
@@ -88,7 +92,16 @@ int main(int argc, char** argv) {
                                {image.span().begin(), image.span().end()}};
     const auto classes = static_cast<std::int64_t>(output.size());
     source.tensors["output"] = {{1, classes}, std::move(output)};
-    const std::string path = dir + "/" + model + "_" + std::to_string(size) + ".safetensors";
+    source.tensors["output_int8"] = {{1, classes}, bench::lmnet_int8_output<Net>(image.span())};
+    const aligned_buffer calibration = bench::calibration_images(in.size());
+    source.tensors["calibration"] = {{bench::calibration_count, in.height, in.width, in.channels},
+                                     {calibration.span().begin(), calibration.span().end()}};
+    const std::string stem = dir + "/" + model + "_" + std::to_string(size);
+    std::ofstream json(stem + ".int8.json");
+    tools::write_int8_json(
+        json, plan, quantize_network(plan, folded.span(), bench::int8_quantization<Net>()), model);
+    if (!json) throw error("could not write " + stem + ".int8.json");
+    const std::string path = stem + ".safetensors";
     write_safetensors(
         path, source.tensors,
         "\"model\":\"" + std::string(model) + "\",\"size\":\"" + std::to_string(size) + "\"");

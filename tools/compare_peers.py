@@ -21,10 +21,18 @@ per-call time, then one line per network case and one per peer and model:
   peak_gflops=<p> pointwise_best_fraction=<f>
   overhead <peer> threads=<n> <input NCHW>=<ms> ...
   network <model> <HxW> threads=<n> lmnet_ms=<a> best_peer=<name> best_peer_ms=<b> ratio_best=<a/b> peers=<name>:<ms>,...
+  network_int8 <model> <HxW> threads=<n> lmnet_ms=<a> lmnet_fp32_ms=<f> best_peer=<name> best_peer_ms=<b> ratio_best=<a/b> peers=<name>:<ms>,...
   agreement <peer> <model> <HxW> max_rel_err=<e>
+  agreement_int8 <peer> <model> <HxW> max_rel_err=<e> top1_same=<0|1> max_rel_err_int8=<e8>
   skipped <peer> <model> <HxW>: <reason>
+
+network_int8 lines are lmnet int8 (network_int8/... in simd.json) against the int8 peers (named
+<runtime>_int8), each in its own int8; agreement_int8 compares an int8 output with lmnet's fp32
+output (max_rel_err, top1_same) and, for the peers, with lmnet int8's (max_rel_err_int8); its
+first line per network is lmnet int8 itself (from export.jsonl).
 """
 
+import collections
 import glob
 import json
 import os
@@ -34,6 +42,10 @@ import sys
 
 CASES = [('mobilenet_v2', 224), ('mobilenet_v2', 32), ('mobilenet_v2_cifar', 32),
          ('shufflenet_v2_cifar', 32), ('l_mobilenet', 32)]
+# The cases of a run of some of them (scripts/compare-peers --cases: LMNET_PEER_CASES, names
+# <model>_<size>, comma-separated); the report leaves the others out.
+if os.environ.get('LMNET_PEER_CASES'):
+    CASES = [c for c in CASES if f'{c[0]}_{c[1]}' in os.environ['LMNET_PEER_CASES'].split(',')]
 THREADS = [1, 2]
 
 
@@ -106,9 +118,15 @@ def paired_threads_speedup(directory):
 
 # The peers in the order of the tables: the native C++ ones, then the Python ones (tools/peers);
 # "<peer>_app" is the peer's model timed by the peer's own benchmark tool.
-NATIVE_PEERS = ['onednn', 'xnnpack']
+NATIVE_PEERS = ['onednn', 'xnnpack', 'xnnpack_int8']
 PYTHON_PEERS = ['onnxruntime', 'openvino', 'openvino_app', 'ncnn', 'mnn', 'litert', 'litert_app',
-                'pytorch']
+                'pytorch', 'onnxruntime_int8', 'openvino_int8', 'openvino_int8_app', 'litert_int8',
+                'litert_int8_app']
+
+
+def is_int8(peer):
+    """Whether a peer runs in int8 (tools/peers/__init__.py: <runtime>_int8[_app])."""
+    return '_int8' in peer
 
 
 def read_jsonl(path):
@@ -120,18 +138,19 @@ def read_jsonl(path):
 
 
 def load_native(directory):
-    """(peer, model, size, threads) -> median ms over the rounds of the native peers."""
+    """(peer, network or network_int8, model, size, threads) -> median ms over the rounds of the
+    native peers."""
     rounds = {}
     for path in glob.glob(os.path.join(directory, 'native_*_*_*.json')):
-        peer = os.path.basename(path).split('_')[1]
+        peer = re.match(r'native_(.+)_\d+_\d+\.json$', os.path.basename(path)).group(1)
         try:
             runs = load_benchmarks(path)
         except ValueError:  # a run that crashed left no JSON
             continue
         for name, r in runs.items():
-            m = re.match(r'network/([^/]+)/(\d+)x\d+/threads:(\d+)$', name)
+            m = re.match(r'(network|network_int8)/([^/]+)/(\d+)x\d+/threads:(\d+)$', name)
             if m:
-                key = (peer, m.group(1), int(m.group(2)), int(m.group(3)))
+                key = (peer, m.group(1), m.group(2), int(m.group(3)), int(m.group(4)))
                 rounds.setdefault(key, []).append(r['ms'])
     return {key: statistics.median(v) for key, v in rounds.items()}
 
@@ -156,8 +175,9 @@ def load_python_peers(directory):
 
 def load_agreement(directory):
     """Each peer's version and settings, its agreement with lmnet per (model, size) (the largest
-    over the thread counts), and the cases it skipped with the reason."""
-    peers, agreement, skipped = {}, {}, {}
+    over the thread counts), the cases it skipped with the reason, and the int8 peers' agreement
+    records (max_rel_err, top1_same, max_rel_err_int8)."""
+    peers, agreement, skipped, int8_agreement = {}, {}, {}, {}
     for path in sorted(glob.glob(os.path.join(directory, 'agreement_*.jsonl'))):
         for r in read_jsonl(path):
             name = r['peer']
@@ -172,15 +192,28 @@ def load_agreement(directory):
             if 'model' not in r:
                 continue
             key = (name, r['model'], r['size'])
+            if key[1:] not in CASES:
+                continue
             if 'skipped' in r:
                 skipped[key] = r['skipped']
             elif 'max_rel_err' in r:
                 agreement[key] = max(agreement.get(key, 0.0), r['max_rel_err'])
+            if 'top1_same' in r and 'skipped' not in r:  # the worst over the thread counts
+                seen = int8_agreement.setdefault(key, r)
+                for field, worst in (('max_rel_err', max), ('max_rel_err_int8', max),
+                                     ('top1_same', min)):
+                    seen[field] = worst(seen[field], r[field])
     for r in read_jsonl(os.path.join(directory, 'versions.jsonl')):
         if 'peer' in r:
             info = peers.setdefault(r['peer'], {'version': '', 'settings': ''})
             info['package'] = r['package']
-    return peers, agreement, skipped
+    return peers, agreement, skipped, int8_agreement
+
+
+def lmnet_int8_agreement(directory):
+    """(model, size) -> lmnet int8's output against lmnet fp32's (export.jsonl)."""
+    return {(r['model'], r['size']): r for r in read_jsonl(os.path.join(directory, 'export.jsonl'))
+            if 'lmnet_int8_max_rel_err' in r}
 
 
 def export_errors(directory):
@@ -271,7 +304,9 @@ def done_when_lines(networks, fractions, rss_path, weight_read, threads_speedup)
     """The figures the targets of the simd backend are read from, one line each with its target.
     The speedup of two threads is the paired one where it was measured (paired_threads_speedup);
     the ratio of the network medians, timed apart, follows it."""
-    ms = {(n['model'], n['size'], n['threads']): n['lmnet_ms'] for n in networks}
+    # A case the run left out (--cases, --threads) reads as None: its figures are '-'.
+    ms = collections.defaultdict(lambda: None)
+    ms.update({(n['model'], n['size'], n['threads']): n['lmnet_ms'] for n in networks})
     by_case = {(n['model'], n['size'], n['threads']): n for n in networks}
     medians_ratio = ratio(ms[('mobilenet_v2', 224, 1)], ms[('mobilenet_v2', 224, 2)])
     paired, rounds = threads_speedup
@@ -311,23 +346,31 @@ def peer_order(networks):
     return [p for p in known if p in seen] + sorted(seen - set(known))
 
 
-def network_rows(simd, native, python_peers):
+def network_rows(simd, native, python_peers, int8=False):
+    """One row per network case and thread count: lmnet fp32 and the fp32 peers, or (int8) lmnet
+    int8 and the int8 peers, with lmnet fp32's time beside them."""
     rows = []
     for model, size in CASES:
         for threads in THREADS:
-            r = simd.get(f'network/{model}/{size}x{size}/threads:{threads}')
+            case = f'{model}/{size}x{size}/threads:{threads}'
+            r = simd.get(('network_int8/' if int8 else 'network/') + case)
+            fp32 = simd.get('network/' + case)
             peers = {}
             overheads = {}
-            for (peer, m, sz, t), ms in native.items():
-                if (m, sz, t) == (model, size, threads):
+            for (peer, kind, m, sz, t), ms in native.items():
+                if (m, sz, t) == (model, size, threads) and is_int8(peer) == int8 and \
+                        kind == ('network_int8' if int8 else 'network'):
                     peers[peer] = ms
             for (peer, m, sz, t), v in python_peers.items():
-                if (m, sz, t) == (model, size, threads):
+                if (m, sz, t) == (model, size, threads) and is_int8(peer) == int8:
                     peers[peer] = v['ms']
                     overheads[peer] = v['overhead_ms']
+            if r is None and not peers:  # a case or thread count the run left out
+                continue
             best = min(peers, key=peers.get) if peers else None
             lmnet_ms = r['ms'] if r else None
             rows.append({'model': model, 'size': size, 'threads': threads, 'lmnet_ms': lmnet_ms,
+                         'lmnet_fp32_ms': fp32['ms'] if fp32 else None,
                          'lmnet_range': r['ms_range'] if r else None, 'peers': peers,
                          'overheads': overheads, 'best': best,
                          'best_ms': peers[best] if best else None,
@@ -403,6 +446,23 @@ def peer_table(peers, agreement):
     return lines
 
 
+def int8_table(networks_int8):
+    """The int8 networks: lmnet int8 beside lmnet fp32 and the int8 peers."""
+    order = peer_order(networks_int8)
+    lines = ['In int8 (lmnet: backend::int8<backend::simd<>>, calibrated on 4 random images; each '
+             'peer in its own int8): milliseconds per inference, batch 1, the median over rounds.',
+             '',
+             '| network | input | threads | lmnet int8 ms | lmnet fp32 ms | ' +
+             ' | '.join(order) + ' | best int8 peer | lmnet int8 / best |',
+             '|---|---|---:|---:|---:|' + '---:|' * len(order) + '---|---:|']
+    for n in networks_int8:
+        cells = [fmt(n['peers'].get(p), 3) for p in order]
+        lines.append(f"| {n['model']} | {n['size']}x{n['size']} | {n['threads']} | "
+                     f"{fmt(n['lmnet_ms'], 3)} | {fmt(n['lmnet_fp32_ms'], 3)} | " +
+                     ' | '.join(cells) + f" | {n['best'] or '-'} | {fmt(n['ratio'], 2)} |")
+    return lines
+
+
 NATIVE_SETTINGS = {
     'onednn': 'C++: a chain of oneDNN primitives built from lmnet\'s plan and folded weights '
               '(bench/bench_onednn_network.cpp): NHWC activations, weights in the layout each '
@@ -411,6 +471,10 @@ NATIVE_SETTINGS = {
     'xnnpack': 'C++: XNNPACK\'s subgraph API built from lmnet\'s plan and folded weights '
                '(bench/bench_xnnpack_network.cpp), the runtime TFLite\'s delegate uses; '
                'ReLU/ReLU6 as output clamps; the caller thread, or a pthreadpool of n',
+    'xnnpack_int8': 'C++: XNNPACK\'s int8 (QS8) subgraph built from lmnet\'s int8 network '
+                    '(bench_xnnpack_network --int8): lmnet\'s quant params (zero points less '
+                    '128) and int8 weights, per-channel filters and int32 biases, fp32 in and '
+                    'out through convert nodes; as xnnpack otherwise',
 }
 
 
@@ -424,8 +488,10 @@ def main():
     peak = simd.get('peak/fma', {}).get('best_gflops', 0.0)
     layers = layer_rows(simd, onednn, xnnpack, peak, paired_fractions(directory))
     python_peers, timing_errors = load_python_peers(directory)
-    networks = network_rows(simd, load_native(directory), python_peers)
-    peers, agreement, skipped = load_agreement(directory)
+    native = load_native(directory)
+    networks = network_rows(simd, native, python_peers)
+    networks_int8 = network_rows(simd, native, python_peers, int8=True)
+    peers, agreement, skipped, int8_agreement = load_agreement(directory)
     order = peer_order(networks)
 
     wide = [r for r in layers if pointwise_inputs(r['shape']) >= 64]
@@ -451,6 +517,8 @@ def main():
         lines.append(f"| {n['model']} | {n['size']}x{n['size']} | {n['threads']} | "
                      f"{fmt(n['lmnet_ms'], 3)} | {spread} | " + ' | '.join(cells) +
                      f" | {n['best'] or '-'} | {fmt(n['ratio'], 2)} |")
+    lines.append('')
+    lines += int8_table(networks_int8)
     lines.append('')
     lines.append('| layer (network, node, shape) | same shape | lmnet us | lmnet GFLOP/s | '
                  'of peak | oneDNN us | XNNPACK us |')
@@ -493,20 +561,39 @@ def main():
                                 paired_threads_speedup(directory)):
         print(line)
     print(f'peak_gflops={peak:.1f} pointwise_best_fraction={best_fraction:.3f}')
-    for line in overhead_lines(networks):
+    for line in overhead_lines(networks + networks_int8):
         print(line)
     for n in networks:
         print(f"network {n['model']} {n['size']}x{n['size']} threads={n['threads']} "
               f"lmnet_ms={fmt(n['lmnet_ms'], 3)} best_peer={n['best'] or '-'} "
               f"best_peer_ms={fmt(n['best_ms'], 3)} ratio_best={fmt(n['ratio'], 3)} peers=" +
               ','.join(f'{p}:{n["peers"][p]:.3f}' for p in order if p in n['peers']))
-    for (peer, model, size), e in sorted(agreement.items(), key=lambda kv: (
-            (NATIVE_PEERS + PYTHON_PEERS).index(kv[0][0])
-            if kv[0][0] in NATIVE_PEERS + PYTHON_PEERS else 99, CASES.index(kv[0][1:])
-            if kv[0][1:] in CASES else 99)):
-        print(f'agreement {peer} {model} {size}x{size} max_rel_err={e:.1e}')
-    for line in skipped_lines(peers, agreement, skipped, networks, export_errors(directory),
-                              timing_errors):
+    order_int8 = peer_order(networks_int8)
+    for n in networks_int8:
+        print(f"network_int8 {n['model']} {n['size']}x{n['size']} threads={n['threads']} "
+              f"lmnet_ms={fmt(n['lmnet_ms'], 3)} lmnet_fp32_ms={fmt(n['lmnet_fp32_ms'], 3)} "
+              f"best_peer={n['best'] or '-'} best_peer_ms={fmt(n['best_ms'], 3)} "
+              f"ratio_best={fmt(n['ratio'], 3)} peers=" +
+              ','.join(f'{p}:{n["peers"][p]:.3f}' for p in order_int8 if p in n['peers']))
+
+    def report_order(item):
+        (peer, model, size) = item[0]
+        known = NATIVE_PEERS + PYTHON_PEERS
+        return (known.index(peer) if peer in known else 99,
+                CASES.index((model, size)) if (model, size) in CASES else 99)
+    for (peer, model, size), e in sorted(agreement.items(), key=report_order):
+        if not is_int8(peer):
+            print(f'agreement {peer} {model} {size}x{size} max_rel_err={e:.1e}')
+    for (model, size), r in sorted(lmnet_int8_agreement(directory).items(),
+                                   key=lambda kv: CASES.index(kv[0]) if kv[0] in CASES else 99):
+        print(f"agreement_int8 lmnet {model} {size}x{size} "
+              f"max_rel_err={r['lmnet_int8_max_rel_err']:.1e} "
+              f"top1_same={r['lmnet_int8_top1_same']}")
+    for (peer, model, size), r in sorted(int8_agreement.items(), key=report_order):
+        print(f"agreement_int8 {peer} {model} {size}x{size} max_rel_err={r['max_rel_err']:.1e} "
+              f"top1_same={r['top1_same']} max_rel_err_int8={r['max_rel_err_int8']:.1e}")
+    for line in skipped_lines(peers, agreement, skipped, networks + networks_int8,
+                              export_errors(directory), timing_errors):
         print(line)
 
 

@@ -19,7 +19,8 @@ def main():
     tables = open(os.path.join(directory, 'performance.md')).read().strip()
     report = open(os.path.join(directory, 'report.txt')).read().strip().splitlines()
     final = [line for line in report if line.startswith(
-        ('check ', 'peak_gflops=', 'overhead ', 'network ', 'agreement ', 'skipped '))]
+        ('check ', 'peak_gflops=', 'overhead ', 'network ', 'network_int8 ', 'agreement ',
+         'agreement_int8 ', 'skipped '))]
     plot = os.path.exists(os.path.join(directory, 'performance.png'))
     generated = '\n'.join([BEGIN, '', machine, '', '```', *final, '```', '', tables, ''] +
                           (['![lmnet against its peers](performance.png)', ''] if plot else []) +

@@ -20,8 +20,11 @@ import importlib
 # Every peer, in the order of the report, with the virtual environment it runs in: 'runtime'
 # (build/peers-venv: the inference runtimes) or 'convert' (build/peers-convert-venv: PyTorch and
 # the converters to LiteRT, whose pins would hold the runtimes back).
+# The int8 peers (INT8 in their module; named <runtime>_int8) run each runtime in its own int8 and
+# are reported beside lmnet int8.
 ENVIRONMENTS = {'onnxruntime': 'runtime', 'openvino': 'runtime', 'ncnn': 'runtime',
-                'mnn': 'runtime', 'litert': 'runtime', 'pytorch': 'convert'}
+                'mnn': 'runtime', 'litert': 'runtime', 'pytorch': 'convert',
+                'onnxruntime_int8': 'runtime', 'openvino_int8': 'runtime', 'litert_int8': 'runtime'}
 NAMES = list(ENVIRONMENTS)
 
 

@@ -51,6 +51,9 @@ class Case:
     workdir: str       # where a peer writes its converted files (named by the weights' digest,
                        # so that conversions are reused until the network or its weights change)
     shared: str        # where a peer writes the empty models (named by their shape)
+    int8_network: str  # the network in int8 with lmnet's params (tools/int8_export.hpp)
+    output_int8: np.ndarray  # lmnet int8's output on the image
+    calibration: np.ndarray  # NCHW float32: the images lmnet's int8 case is calibrated on
 
     @property
     def input_shape(self):
@@ -63,14 +66,22 @@ class Runner:
     run: callable
 
 
+def selected(name):
+    """Whether the run takes the case `name` (<model>_<size>): every case, or those named in
+    LMNET_PEER_CASES (comma-separated; scripts/compare-peers --cases)."""
+    chosen = os.environ.get('LMNET_PEER_CASES', '')
+    return not chosen or name in chosen.split(',')
+
+
 def cases(directory):
-    """Every case lmnet_peer_reference wrote and export.py exported, in the report's order."""
+    """Every case lmnet_peer_reference wrote and export.py exported (those selected), in the
+    report's order."""
     found = []
     directory = os.path.abspath(directory)
     for path in glob.glob(os.path.join(directory, '*.safetensors')):
         name = os.path.basename(path)[:-len('.safetensors')]
         onnx = os.path.join(directory, name + '.onnx')
-        if not os.path.exists(onnx):
+        if not selected(name) or not os.path.exists(onnx):
             continue
         tensors, meta = safetensors.load(path)
         image = np.ascontiguousarray(tensors['input'].transpose(0, 3, 1, 2), dtype=np.float32)
@@ -79,7 +90,11 @@ def cases(directory):
         found.append(Case(name, meta['model'], int(meta['size']), path, onnx, image,
                           np.array(tensors['output']),
                           os.path.join(directory, 'peers', f'{name}-{digest}'),
-                          os.path.join(directory, 'peers', 'identity')))
+                          os.path.join(directory, 'peers', 'identity'),
+                          os.path.join(directory, name + '.int8.json'),
+                          np.array(tensors['output_int8']),
+                          np.ascontiguousarray(tensors['calibration'].transpose(0, 3, 1, 2),
+                                               dtype=np.float32)))
     return sorted(found, key=lambda c: (c.model, -c.size))
 
 
@@ -97,6 +112,21 @@ def identity_onnx(case):
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 13)])
         model.ir_version = 8
         onnx.save(model, path)
+    return path
+
+
+def qdq_onnx(case):
+    """The case's int8 network with lmnet's quant params and int8 weights as an ONNX QDQ model
+    (tools/int8_onnx.py; its residual terms placed on the calibration images)."""
+    import onnx
+    import int8_numpy
+    import int8_onnx
+    path = os.path.join(case.workdir, case.name + '.qdq.onnx')
+    if not os.path.exists(path):
+        os.makedirs(case.workdir, exist_ok=True)
+        network = int8_onnx.load(case.int8_network)
+        terms = int8_numpy.residual_terms(network, case.calibration.transpose(0, 2, 3, 1))
+        onnx.save(int8_onnx.build(network, terms=terms), path)
     return path
 
 

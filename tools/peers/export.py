@@ -6,7 +6,8 @@ Reads <dir>/<model>_<size>.safetensors (written by lmnet_peer_reference: the wei
 under their PyTorch names, the input image and lmnet's output on it), loads the weights into the
 mirror (tools/lmnet_tools/models.py), checks that the mirror computes lmnet's output, and writes
 <dir>/<model>_<size>.onnx, the model every Python peer converts from. Prints one JSON line per
-case: the mirror's agreement with lmnet, or why the case could not be exported. Runs under
+case: the mirror's agreement with lmnet, or why the case could not be exported, and lmnet int8's
+agreement with lmnet fp32 (output_int8 against output). Runs under
 Debian's Python, which has PyTorch; the peers themselves run in build/peers-venv.
 """
 
@@ -20,6 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from lmnet_tools import models, safetensors  # noqa: E402
+from peers.common import selected  # noqa: E402
 
 # model -> constructor of the PyTorch mirror: the cases of scripts/compare-peers.
 MIRRORS = {
@@ -29,6 +31,8 @@ MIRRORS = {
     'l_mobilenet': models.FASHION_MNIST['l_mobilenet'],
 }
 OPSET = 13
+# The tensors of a case file beside the weights (bench/peer_reference.cpp).
+NOT_WEIGHTS = ('input', 'output', 'output_int8', 'calibration')
 
 
 def max_rel_err(out, reference):
@@ -44,8 +48,7 @@ def mirror(path):
     """The mirror with the case's weights, the input (NCHW) and lmnet's output."""
     tensors, meta = safetensors.load(path)
     net = MIRRORS[meta['model']]().eval()
-    state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()
-             if k not in ('input', 'output')}
+    state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items() if k not in NOT_WEIGHTS}
     missing, unexpected = net.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if missing or unexpected:
@@ -60,8 +63,16 @@ def main():
     torch.set_num_threads(1)
     for path in sorted(glob.glob(os.path.join(directory, '*.safetensors'))):
         case = os.path.basename(path)[:-len('.safetensors')]
+        if not selected(case):
+            continue
         model, size = case.rsplit('_', 1)
         result = {'case': case, 'model': model, 'size': int(size)}
+        tensors, _ = safetensors.load(path)
+        if 'output_int8' in tensors:  # lmnet int8 against lmnet fp32, beside the int8 peers
+            result['lmnet_int8_max_rel_err'] = max_rel_err(tensors['output_int8'],
+                                                           tensors['output'])
+            result['lmnet_int8_top1_same'] = int(np.argmax(tensors['output_int8']) ==
+                                                 np.argmax(tensors['output']))
         try:
             net, x, reference, _ = mirror(path)
             with torch.no_grad():

@@ -46,13 +46,8 @@ def identity(case):
     return _convert(case, os.path.join(case.shared, f'{shape}.tflite'), '--identity')
 
 
-def load(path, threads):
-    from ai_edge_litert.interpreter import Interpreter
-    interpreter = Interpreter(model_path=path, num_threads=threads)
-    interpreter.allocate_tensors()
-    source = interpreter.get_input_details()[0]
-    target = interpreter.get_output_details()[0]
-
+def feeder(source):
+    """feed(image) for an interpreter's input `source`: the NCHW image in the model's layout."""
     def feed(image):
         shape = list(source['shape'])
         if shape == list(image.shape):
@@ -60,6 +55,16 @@ def load(path, threads):
         if shape == [image.shape[0], image.shape[2], image.shape[3], image.shape[1]]:
             return np.ascontiguousarray(image.transpose(0, 2, 3, 1))
         raise Skip(f'the model takes {shape}, the image is {list(image.shape)}')
+    return feed
+
+
+def load(path, threads):
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path=path, num_threads=threads)
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]
+    target = interpreter.get_output_details()[0]
+    feed = feeder(source)
 
     def run(fed):
         interpreter.set_tensor(source['index'], fed)

@@ -46,15 +46,16 @@ def load(path, threads):
     return Runner(feed=lambda image: [image], run=run)
 
 
-def benchmark_tool(path, case, threads, seconds, call_ms):
+def benchmark_tool(path, case, threads, seconds, call_ms, precision='f32'):
     """The average latency benchmark_app reports, in ms: the mean call, as Google Benchmark and
     common.median_ms time the others (its median would leave out the calls a busy machine
-    slowed, which theirs do not)."""
+    slowed, which theirs do not). `precision`: its -infer_precision (None: its default)."""
     tool = os.path.join(os.path.dirname(sys.executable), 'benchmark_app')
     # benchmark_app takes -nstreams and -nthreads only with -hint none.
     command = [tool, '-m', path, '-d', 'CPU', '-hint', 'none', '-nstreams', '1', '-nthreads',
-               str(threads), '-infer_precision', 'f32', '-api', 'sync', '-t',
-               str(max(1, round(seconds)))]
+               str(threads), '-api', 'sync', '-t', str(max(1, round(seconds)))]
+    if precision:
+        command += ['-infer_precision', precision]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     match = re.search(r'Average:\s+([0-9.]+)\s+(ms|us)', result.stdout)
     if result.returncode != 0 or not match:

@@ -14,7 +14,11 @@
       with the time of the peer's own benchmark tool where it has one.
 
 The agreement threshold: a peer whose largest difference from lmnet's output exceeds 1e-4 of
-the output's scale is not computing the same fp32 network and is not timed.
+the output's scale is not computing the same fp32 network and is not timed. An int8 peer (INT8 in
+its module) cannot compute lmnet's int8 codes bit for bit: its output is compared with lmnet's
+fp32 output (max_rel_err, and top1_same: the same top class) and with lmnet int8's
+(max_rel_err_int8); one further than INT8_TOLERANCE from both is not computing the network and
+is not timed.
 """
 
 import argparse
@@ -28,6 +32,7 @@ import peers  # noqa: E402
 from peers.common import Skip, cases, max_rel_err, median_ms  # noqa: E402
 
 TOLERANCE = 1e-4
+INT8_TOLERANCE = 0.5
 
 
 def reason(e):
@@ -61,13 +66,15 @@ def prepare(directory, names):
             record = {'peer': name, 'model': case.model, 'size': case.size, 'case': case.name}
             try:
                 path = module.convert(case)
-                errors = []
+                outputs = []
                 for threads in (1, 2):
                     runner = module.load(path, threads)
-                    errors.append(max_rel_err(runner.run(runner.feed(case.image)), case.output))
-                record['max_rel_err'] = max(errors)
+                    outputs.append(runner.run(runner.feed(case.image)))
+                record['max_rel_err'] = max(max_rel_err(out, case.output) for out in outputs)
                 record['path'] = path
-                if not record['max_rel_err'] <= TOLERANCE:
+                if getattr(module, 'INT8', False):
+                    record.update(int8_agreement(outputs, case))
+                elif not record['max_rel_err'] <= TOLERANCE:
                     record['skipped'] = (f'its output differs from lmnet\'s (max_rel_err='
                                          f'{record["max_rel_err"]:.1e} > {TOLERANCE:g}): not the '
                                          'same fp32 network')
@@ -78,12 +85,32 @@ def prepare(directory, names):
             if 'skipped' not in record:
                 try:
                     identity = module.identity(case)
-                    runner = module.load(identity, 1)
+                    runner = load_identity(module)(identity, 1)
                     runner.run(runner.feed(case.image))
                     record['identity'] = identity
                 except Exception as e:
                     record['identity_skipped'] = reason(e)
             emit(record)
+
+
+def load_identity(module):
+    """How the peer loads its empty model (load_identity where an int8 peer's load would refuse
+    the empty model, which has no int8 convolution)."""
+    return getattr(module, 'load_identity', module.load)
+
+
+def int8_agreement(outputs, case):
+    """An int8 peer's outputs (one per thread count) against lmnet's fp32 and int8 outputs."""
+    import numpy as np
+    record = {
+        'max_rel_err_int8': max(max_rel_err(out, case.output_int8) for out in outputs),
+        'top1_same': int(all(np.argmax(out) == np.argmax(case.output) for out in outputs)),
+    }
+    worst = min(max(max_rel_err(out, case.output) for out in outputs), record['max_rel_err_int8'])
+    if not worst <= INT8_TOLERANCE:
+        record['skipped'] = (f'its int8 output is not the network\'s (max_rel_err {worst:.2f} > '
+                             f'{INT8_TOLERANCE:g} from both lmnet\'s fp32 and int8 outputs)')
+    return record
 
 
 def prepared(directory, name):
@@ -107,8 +134,8 @@ def time_round(directory, name, threads, seconds, repetitions, min_calls):
             record['ms'], record['calls'] = median_ms(module.load(r['path'], threads),
                                                       case.image, seconds, repetitions, min_calls)
             if 'identity' in r:
-                record['overhead_ms'], _ = median_ms(module.load(r['identity'], threads),
-                                                     case.image, seconds / 4, repetitions,
+                empty = load_identity(module)(r['identity'], threads)
+                record['overhead_ms'], _ = median_ms(empty, case.image, seconds / 4, repetitions,
                                                      min_calls)
         except Exception as e:
             record['error'] = reason(e)
