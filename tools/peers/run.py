@@ -27,6 +27,8 @@ import os
 import sys
 import traceback
 
+import numpy as np
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 import peers  # noqa: E402
 from peers.common import Skip, cases, max_rel_err, median_ms  # noqa: E402
@@ -69,7 +71,9 @@ def prepare(directory, names):
                 outputs = []
                 for threads in (1, 2):
                     runner = module.load(path, threads)
-                    outputs.append(runner.run(runner.feed(case.image)))
+                    # A copy: a runtime's output may be a view of its own buffers (MNN's is),
+                    # gone once the next runner replaces this one.
+                    outputs.append(np.array(runner.run(runner.feed(case.image)), copy=True))
                 record['max_rel_err'] = max(max_rel_err(out, case.output) for out in outputs)
                 record['path'] = path
                 if getattr(module, 'INT8', False):
@@ -101,7 +105,6 @@ def load_identity(module):
 
 def int8_agreement(outputs, case):
     """An int8 peer's outputs (one per thread count) against lmnet's fp32 and int8 outputs."""
-    import numpy as np
     record = {
         'max_rel_err_int8': max(max_rel_err(out, case.output_int8) for out in outputs),
         'top1_same': int(all(np.argmax(out) == np.argmax(case.output) for out in outputs)),

@@ -85,6 +85,13 @@ void with_kernel(op kind, F&& f) {
   detail::with_kernel<Backend, detail::every_op>(kind, f);
 }
 
+/// Runs `Kernel::run(args)` out of line: one copy per backend and op, whatever the plans that run
+/// it, so a translation unit with several networks compiles each kernel once (compile time).
+template <class Kernel, class Args>
+[[gnu::noinline]] void run_kernel(const Args& args) {
+  Kernel::run(args);
+}
+
 /// Executes a compiled plan on `Backend`: owns the packed weights and the activation arena. Each
 /// backend specialises it.
 template <class Backend, const auto& Plan>
@@ -156,7 +163,7 @@ void execute_plan(float* arena, const float* input, int batch, const float* weig
                            residual,
                            weights + n.weight_offset,
                            weights + n.bias_offset};
-    with_kernel<Backend, Plan>(n.kind(), [&](auto k) { decltype(k)::run(args); });
+    with_kernel<Backend, Plan>(n.kind(), [&](auto k) { run_kernel<decltype(k)>(args); });
     observer.step_ends(step++);
   }
 }

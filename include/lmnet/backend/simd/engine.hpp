@@ -269,8 +269,8 @@ class engine<backend::simd<Arch, Options>, Plan> {
                                  .image_begin = n0,
                                  .image_end = n1,
                                  .scratch = ctx.scratch(thread)};
-    with_kernel<backend::simd<Arch>, Plan>(n.kind(),
-                                           [&](auto kernel) { decltype(kernel)::run(args); });
+    with_kernel<backend::simd<Arch>, Plan>(
+        n.kind(), [&](auto kernel) { run_kernel<decltype(kernel)>(args); });
   }
 
   // Output rows [q0, q1) of the batch of fused block step `st`, image by image.

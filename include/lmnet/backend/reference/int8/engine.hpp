@@ -70,8 +70,8 @@ class engine<backend::int8<backend::reference>, Plan> {
           {inputs.data(), static_cast<std::size_t>(n.input_count)},
           Plan.view(n.output, arena, input_codes, batch),
           residual};
-      with_kernel<backend::int8<backend::reference>, Plan>(n.kind(),
-                                                           [&](auto k) { decltype(k)::run(args); });
+      with_kernel<backend::int8<backend::reference>, Plan>(
+          n.kind(), [&](auto k) { run_kernel<decltype(k)>(args); });
     }
     const tensor_view<const std::uint8_t> out =
         Plan.view(Plan.output_value, static_cast<const std::uint8_t*>(arena), input_codes, batch);

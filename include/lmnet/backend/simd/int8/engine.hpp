@@ -227,7 +227,7 @@ class engine<backend::int8<backend::simd<Arch>>, Plan> {
         .image_end = n1,
         .scratch = scratch(thread)};
     with_kernel<backend::int8<backend::simd<Arch>>, Plan>(
-        n.kind(), [&](auto kernel) { decltype(kernel)::run(args); });
+        n.kind(), [&](auto kernel) { run_kernel<decltype(kernel)>(args); });
   }
 
   // Output rows [q0, q1) of the batch of fused block step `st`, image by image.
