@@ -37,10 +37,11 @@ void write_floats(const std::string& path, const std::vector<float>& values) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] "
-               "[--count N] [--threads N] [--backend reference|simd|int8|int8-reference] [--logits FILE] "
-               "[--inputs FILE]\n");
+  std::fprintf(
+      stderr,
+      "usage: lmnet_fashion_mnist <model> <weights.safetensors> [--data DIR] [--first N] "
+      "[--count N] [--threads N] [--backend reference|simd|int8|int8-reference] [--logits FILE] "
+      "[--inputs FILE]\n");
   return 2;
 }
 
@@ -89,12 +90,12 @@ int main(int argc, char** argv) {
                                                     threads);
           };
           using lmnet::backend::int8;
-          const auto result =
-              backend == "simd"   ? run.template operator()<lmnet::backend::simd<>>()
-              : backend == "int8" ? run.template operator()<int8<lmnet::backend::simd<>>>()
-              : backend == "int8-reference"
-                  ? run.template operator()<int8<lmnet::backend::reference>>()
-                  : run.template operator()<lmnet::backend::reference>();
+          const auto result = backend == "simd" ? run.template operator()<lmnet::backend::simd<>>()
+                              : backend == "int8"
+                                  ? run.template operator()<int8<lmnet::backend::simd<>>>()
+                              : backend == "int8-reference"
+                                  ? run.template operator()<int8<lmnet::backend::reference>>()
+                                  : run.template operator()<lmnet::backend::reference>();
           std::size_t correct = 0;
           for (std::size_t i = 0; i < count; ++i)
             correct += result.predictions[i] == test.labels[first + i];

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
     if (arg == "--images") {
       images = std::strtoull(value.c_str(), nullptr, 10);
     } else if (arg == "--rule" && (value == "min_max" || value == "percentile")) {
-      options.rule = value == "min_max" ? lmnet::range_rule::min_max : lmnet::range_rule::percentile;
+      options.rule =
+          value == "min_max" ? lmnet::range_rule::min_max : lmnet::range_rule::percentile;
     } else if (arg == "--percentile") {
       options.percentile = std::atof(value.c_str());
     } else if (arg == "--data") {
@@ -55,31 +56,32 @@ int main(int argc, char** argv) {
     const fashion_mnist::dataset train = fashion_mnist::load("train", data);
     if (images == 0 || images > train.count) images = train.count;
     const std::vector<float> calibration = fashion_mnist::preprocess(train, 0, images);
-    const bool known = fashion_mnist::with_model(name, [&]<const auto & Net>() {
-      constexpr auto& plan = lmnet::plan_of<Net>;
-      lmnet::safetensors source(weights);
-      lmnet::aligned_buffer folded(plan.weight_floats);
-      lmnet::bind_weights(plan, source, folded.span());
-      const auto start = std::chrono::steady_clock::now();
-      const lmnet::value_quantization values =
-          lmnet::calibrate_quantization(plan, folded.span(), calibration, options);
-      const double seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::map<std::string, std::string> metadata = source.metadata();
-      std::string rule = "min_max";
-      if (options.rule == lmnet::range_rule::percentile) {
-        rule = "percentile ";
-        rule += std::to_string(options.percentile);
-      }
-      rule += " over the first ";
-      rule += std::to_string(images);
-      rule += " Fashion-MNIST training images";
-      metadata["lmnet.calibration"] = rule;
-      lmnet::safetensors again(weights);
-      lmnet::save_calibrated(out, plan, again, values, metadata);
-      std::printf("%s: calibrated on %zu images in %.1f s, written to %s\n", name.c_str(), images,
-                  seconds, out.c_str());
-    });
+    const bool known = fashion_mnist::with_model(
+        name, [&]<const auto & Net>() {
+          constexpr auto& plan = lmnet::plan_of<Net>;
+          lmnet::safetensors source(weights);
+          lmnet::aligned_buffer folded(plan.weight_floats);
+          lmnet::bind_weights(plan, source, folded.span());
+          const auto start = std::chrono::steady_clock::now();
+          const lmnet::value_quantization values =
+              lmnet::calibrate_quantization(plan, folded.span(), calibration, options);
+          const double seconds =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          std::map<std::string, std::string> metadata = source.metadata();
+          std::string rule = "min_max";
+          if (options.rule == lmnet::range_rule::percentile) {
+            rule = "percentile ";
+            rule += std::to_string(options.percentile);
+          }
+          rule += " over the first ";
+          rule += std::to_string(images);
+          rule += " Fashion-MNIST training images";
+          metadata["lmnet.calibration"] = rule;
+          lmnet::safetensors again(weights);
+          lmnet::save_calibrated(out, plan, again, values, metadata);
+          std::printf("%s: calibrated on %zu images in %.1f s, written to %s\n", name.c_str(),
+                      images, seconds, out.c_str());
+        });
     if (!known) {
       std::fprintf(stderr, "lmnet_quantize: unknown model '%s'\n", name.c_str());
       return 2;

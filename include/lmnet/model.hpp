@@ -65,9 +65,8 @@ class model {
   /// An int8 model from fp32 weights: calibrates on `calibration_images` (NHWC floats, one
   /// after another, like those the model will see) and quantizes (docs/quantization.md).
   template <WeightSource S>
-    requires quantized
-  void load(S&& source, std::span<const float> calibration_images,
-            quantization_options options = {}) {
+  requires quantized void load(S&& source, std::span<const float> calibration_images,
+                               quantization_options options = {}) {
     aligned_buffer folded(plan.weight_floats);
     bind_weights(plan, source, folded.span());
     load_engine(folded.span(),
@@ -85,19 +84,13 @@ class model {
   }
 
   /// An int8 model from folded weights and the quant params of every tensor.
-  void load_folded(std::span<const float> folded, value_quantization values)
-    requires quantized
-  {
+  void load_folded(std::span<const float> folded, value_quantization values) requires quantized {
     check_folded(folded);
     load_engine(folded, std::move(values));
   }
 
   /// The quant params an int8 model runs with (to store them: quantization/storage.hpp).
-  const value_quantization& quantization() const
-    requires quantized
-  {
-    return values_;
-  }
+  const value_quantization& quantization() const requires quantized { return values_; }
 
   /// Runs one image of `input_shape` (NHWC floats) and returns its output.
   std::span<const float> infer(std::span<const float> image) { return infer(image, 1); }

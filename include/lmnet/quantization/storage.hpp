@@ -11,8 +11,8 @@
 #include <lmnet/quantization/calibration.hpp>
 
 #include <cmath>
-#include <map>
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
